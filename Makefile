@@ -1,0 +1,46 @@
+# Navarch: build, test and run a small-footprint Kubernetes.
+SHELL := /bin/bash
+MODULES := shared apiserver scheduler controller-manager kubelet proxy ctl dns e2e
+BIN := $(CURDIR)/bin
+GO ?= go
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build test bench lint up down clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	@for m in $(MODULES); do \
+	  if [ -d $$m/cmd ]; then \
+	    echo "build $$m"; (cd $$m && $(GO) build -o $(BIN)/ ./cmd/...) || exit 1; \
+	  fi; \
+	done
+
+# Every module's tests, including the integration tests that run a real
+# apiserver on a real (embedded) etcd.
+test:
+	@set -o pipefail; for m in $(MODULES); do \
+	  if [ -n "$$(find $$m -name '*.go' -print -quit)" ]; then \
+	    echo "== test $$m"; (cd $$m && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...) || exit 1; \
+	  fi; \
+	done
+
+# Benchmarks print their figures beside a reference measured in the same run.
+bench:
+	cd apiserver && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+
+lint:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@for m in $(MODULES); do \
+	  if [ -n "$$(find $$m -name '*.go' -print -quit)" ]; then (cd $$m && $(GO) vet ./...) || exit 1; fi; \
+	done
+
+up: build
+	hack/up.sh
+
+down:
+	hack/down.sh
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,3 @@
+module navarch.dev/controller-manager
+
+go 1.26.0

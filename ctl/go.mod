@@ -1,0 +1,3 @@
+module navarch.dev/ctl
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module navarch.dev/dns
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module navarch.dev/kubelet
+
+go 1.26.0

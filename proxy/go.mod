@@ -1,0 +1,3 @@
+module navarch.dev/proxy
+
+go 1.26.0

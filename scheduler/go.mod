@@ -1,0 +1,3 @@
+module navarch.dev/scheduler
+
+go 1.26.0
