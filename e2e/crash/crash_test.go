@@ -37,6 +37,9 @@ type apiserver struct {
 
 func start(t *testing.T, bin, dir string, ports [3]int) *apiserver {
 	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	log, err := os.OpenFile(filepath.Join(dir, "apiserver.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)

@@ -10,5 +10,6 @@
 //	pflag.Parse()
 //	if err := component.SetupLogging(logOpts); err != nil { ... }
 //	ctx := component.SignalContext()
-//	go component.ServeHealth(ctx, ":10251", checks, registry)
+//	healthErr := make(chan error, 1)
+//	go func() { healthErr <- component.ServeHealth(ctx, ":10251", checks, registry) }()
 package component

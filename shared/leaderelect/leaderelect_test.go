@@ -28,7 +28,7 @@ type apiServer struct {
 	mu      sync.Mutex
 	counts  map[string]int  // "<candidate> <verb>" → lease requests
 	down    map[string]bool // candidates whose requests fail
-	changed chan struct{}
+	changed chan struct{}   // closed and replaced on every request
 }
 
 func newAPIServer() *apiServer {
@@ -36,7 +36,7 @@ func newAPIServer() *apiServer {
 		tracker: fake.NewClientset().Tracker(),
 		counts:  map[string]int{},
 		down:    map[string]bool{},
-		changed: make(chan struct{}, 1),
+		changed: make(chan struct{}),
 	}
 }
 
@@ -48,11 +48,9 @@ func (s *apiServer) client(candidate string) *fake.Clientset {
 		if action.GetResource() == leasesGVR {
 			s.counts[candidate+" "+action.GetVerb()]++
 		}
+		close(s.changed)
+		s.changed = make(chan struct{})
 		s.mu.Unlock()
-		select {
-		case s.changed <- struct{}{}:
-		default:
-		}
 		if down {
 			return true, nil, errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
 		}
@@ -73,10 +71,17 @@ func (s *apiServer) setDown(candidate string) {
 	s.mu.Unlock()
 }
 
-// waitFor blocks until cond holds, re-checking after every lease request.
+// waitFor blocks until cond holds, re-checking after every request. Any
+// number of goroutines may wait at once.
 func (s *apiServer) waitFor(cond func() bool) {
-	for !cond() {
-		<-s.changed
+	for {
+		s.mu.Lock()
+		changed := s.changed
+		s.mu.Unlock()
+		if cond() {
+			return
+		}
+		<-changed
 	}
 }
 
@@ -146,6 +151,10 @@ func TestOneLeaderAtATime(t *testing.T) {
 	errA := start(ctxA, s, opts, "a", func(ctx context.Context) {
 		close(startedA)
 		<-ctx.Done()
+		// While its work drains, a keeps renewing and must not release:
+		// wait for two renewals or for the lease to change hands.
+		renewed := s.count("a", "update")
+		s.waitFor(func() bool { return s.count("a", "update") >= renewed+2 || s.holder(opts) != "a" })
 		holderWhenAStopped <- s.holder(opts)
 	})
 	<-startedA
@@ -180,7 +189,7 @@ func TestOneLeaderAtATime(t *testing.T) {
 		t.Fatalf("a's Run returned %v after its context ended, want nil", err)
 	}
 	if got := <-holderWhenAStopped; got != "a" {
-		t.Errorf("lease holder when a's work stopped = %q, want a (released too early)", got)
+		t.Errorf("lease holder while a's work drained = %q, want a (released too early)", got)
 	}
 	if got := s.holder(opts); got == "a" {
 		t.Errorf("lease still held by a after its Run returned")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -319,7 +320,13 @@ func partialMetadata(obj runtime.Object) *metav1.PartialObjectMetadata {
 	m := metaOf(obj)
 	pm := &metav1.PartialObjectMetadata{}
 	pm.Kind, pm.APIVersion = "PartialObjectMetadata", "meta.k8s.io/v1"
-	pm.ObjectMeta = *m.(*metav1.ObjectMeta)
+	if om := reflect.ValueOf(obj).Elem().FieldByName("ObjectMeta"); om.IsValid() {
+		pm.ObjectMeta = om.Interface().(metav1.ObjectMeta)
+	} else {
+		pm.Name, pm.Namespace, pm.UID = m.GetName(), m.GetNamespace(), m.GetUID()
+		pm.ResourceVersion, pm.CreationTimestamp = m.GetResourceVersion(), m.GetCreationTimestamp()
+		pm.Labels, pm.Annotations = m.GetLabels(), m.GetAnnotations()
+	}
 	return pm
 }
 

@@ -53,8 +53,12 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		},
 	}
 	svcStore := s.storeOf("", "v1", "services")
-	if _, err := svcStore.Create(ctx, "default", svc, registry.WriteOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create default/kubernetes service: %w", err)
+	if _, err := svcStore.Get(ctx, "default", "kubernetes", ""); apierrors.IsNotFound(err) {
+		if _, err := svcStore.Create(ctx, "default", svc, registry.WriteOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create default/kubernetes service: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("read default/kubernetes service: %w", err)
 	}
 	if s.opts.AdvertiseAddress.IsLoopback() {
 		// Endpoints may not hold loopback addresses; pods could not reach them.

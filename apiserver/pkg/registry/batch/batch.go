@@ -179,7 +179,7 @@ func generateSelector(j *batchv1.Job) {
 // generated labels are on the template with the Job's values and that the
 // selector is exactly the generated one.
 func validateGeneratedSelector(j *batchv1.Job) field.ErrorList {
-	if j.Spec.ManualSelector != nil && *j.Spec.ManualSelector {
+	if (j.Spec.ManualSelector != nil && *j.Spec.ManualSelector) || j.Spec.Template.Labels == nil {
 		return nil
 	}
 	var errs field.ErrorList

@@ -105,14 +105,14 @@ func ValidateEvent(ev *corev1.Event, eventsAPI bool) field.ErrorList {
 	return errs
 }
 
-// ValidateEventUpdate validates an event update. Core/v1 writes may change
-// anything the create rules allow; events.k8s.io writes may only change the
-// series, the note being fixed with the rest.
+// ValidateEventUpdate reports the changes an update may not make (the new
+// event itself is checked with ValidateEvent). Core/v1 writes may change
+// anything; events.k8s.io writes may change only the series and metadata.
 func ValidateEventUpdate(ev, old *corev1.Event, eventsAPI bool) field.ErrorList {
-	errs := ValidateEvent(ev, eventsAPI)
 	if !eventsAPI {
-		return errs
+		return nil
 	}
+	var errs field.ErrorList
 	for _, f := range []struct {
 		name     string
 		new, old any
