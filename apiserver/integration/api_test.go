@@ -251,3 +251,36 @@ func TestPatchTypes(t *testing.T) {
 		t.Fatal("dryRun patch was stored")
 	}
 }
+
+func TestNodeRegistersWithStatus(t *testing.T) {
+	ctx := testContext(t)
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "node-with-status"},
+		Status: corev1.NodeStatus{
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
+			Addresses:  []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.5"}},
+		},
+	}
+	out, err := shared.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Status.Conditions) != 1 || out.Status.Addresses[0].Address != "10.0.0.5" {
+		t.Fatalf("node status after create %+v, want the status the kubelet sent", out.Status)
+	}
+	// An update of the main resource keeps the status; /status changes it.
+	out.Status.Addresses[0].Address = "10.0.0.6"
+	out.Labels = map[string]string{"zone": "a"}
+	upd, err := shared.Client.CoreV1().Nodes().Update(ctx, out, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upd.Status.Addresses[0].Address != "10.0.0.5" || upd.Labels["zone"] != "a" {
+		t.Fatalf("update: address %s labels %v, want status kept and labels changed", upd.Status.Addresses[0].Address, upd.Labels)
+	}
+	upd.Status.Addresses[0].Address = "10.0.0.7"
+	st, err := shared.Client.CoreV1().Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	if err != nil || st.Status.Addresses[0].Address != "10.0.0.7" {
+		t.Fatalf("status update: %v %v", st, err)
+	}
+}

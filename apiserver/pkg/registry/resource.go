@@ -33,6 +33,9 @@ type Resource struct {
 	Status bool
 	// StatusStrategy validates writes to /status; nil accepts any status.
 	StatusStrategy StatusStrategy
+	// CreateWithStatus keeps the status a client sends on create (a kubelet
+	// registering its Node); otherwise create starts from an empty status.
+	CreateWithStatus bool
 	// Scale is true when the resource has a scale subresource (spec.replicas,
 	// status.replicas and the selector, served as autoscaling/v1 Scale).
 	Scale bool

@@ -241,12 +241,14 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 	m.SetDeletionGracePeriodSeconds(nil)
 	m.SetSelfLink("")
 	if s.Resource.Status {
-		resetStatus(obj)
+		if !s.Resource.CreateWithStatus {
+			resetStatus(obj)
+		}
 		m.SetGeneration(1)
 	}
 	s.strategy.PrepareForCreate(obj)
 	s.strategy.Default(obj)
-	if errs := append(validateObjectMeta(m, s.Resource.Namespaced), s.strategy.Validate(obj)...); len(errs) > 0 {
+	if errs := s.strategy.Validate(obj); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.gvk.GroupKind(), m.GetName(), errs)
 	}
 	if s.Admission != nil {
@@ -400,7 +402,7 @@ func (s *Store) update(ctx context.Context, ns, name string, obj, old runtime.Ob
 		}
 		s.strategy.PrepareForUpdate(obj, old)
 		s.strategy.Default(obj)
-		errs = append(validateObjectMetaUpdate(m, om), s.strategy.ValidateUpdate(obj, old)...)
+		errs = s.strategy.ValidateUpdate(obj, old)
 	default:
 		s.strategy.Default(obj)
 		errs = s.strategy.ValidateUpdate(obj, old)

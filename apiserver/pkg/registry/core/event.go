@@ -57,8 +57,9 @@ func ValidateEvent(ev *corev1.Event, eventsAPI bool) field.ErrorList {
 		}
 		if ev.ReportingController == "" {
 			errs = append(errs, field.Required(reportingPath, ""))
+		} else {
+			errs = append(errs, metavalidation.ValidateQualifiedName(ev.ReportingController, reportingPath)...)
 		}
-		errs = append(errs, metavalidation.ValidateQualifiedName(ev.ReportingController, reportingPath)...)
 		if ev.ReportingInstance == "" {
 			errs = append(errs, field.Required(field.NewPath("reportingInstance"), ""))
 		}

@@ -46,7 +46,8 @@ func Resources() []*registry.Resource {
 			GroupVersion: gv, Plural: "nodes", Singular: "node", Kind: "Node", ListKind: "NodeList",
 			ShortNames: []string{"no"},
 			New:        func() runtime.Object { return &corev1.Node{} }, NewList: func() runtime.Object { return &corev1.NodeList{} },
-			Strategy: nodeStrategy, Status: true, StatusStrategy: nodeStrategy, Fields: nodeFields,
+			Strategy: nodeStrategy, CreateWithStatus: true,
+			Status: true, StatusStrategy: nodeStrategy, Fields: nodeFields,
 		},
 		{
 			GroupVersion: gv, Plural: "configmaps", Singular: "configmap", Kind: "ConfigMap", ListKind: "ConfigMapList", Namespaced: true,

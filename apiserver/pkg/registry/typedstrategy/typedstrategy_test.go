@@ -40,8 +40,13 @@ func TestFuncs(t *testing.T) {
 		wantErrs  string
 	}{
 		{
-			name:      "create",
-			call:      func(s Funcs[*corev1.ConfigMap]) field.ErrorList { o := cm("a"); s.PrepareForCreate(o); s.Default(o); return s.Validate(o) },
+			name: "create",
+			call: func(s Funcs[*corev1.ConfigMap]) field.ErrorList {
+				o := cm("a")
+				s.PrepareForCreate(o)
+				s.Default(o)
+				return s.Validate(o)
+			},
 			wantCalls: "PrepareCreate,Defaults,Check,CheckCreate",
 			wantErrs:  "Check,CheckCreate",
 		},
