@@ -1,6 +1,7 @@
 package autoscaling
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -36,7 +37,7 @@ func podsMetric(name, avg string) autoscalingv2.MetricSpec {
 func TestV2Defaults(t *testing.T) {
 	h := v2HPA()
 	h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: i32(60)}}
-	if errs := create(hpaV2Strategy, h); len(errs) > 0 {
+	if errs := resourcetest.Create(hpaV2Strategy, h); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	m := h.Spec.Metrics
@@ -83,7 +84,7 @@ func TestV2Validation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := v2HPA()
 			tt.mutate(h)
-			sameErrs(t, create(hpaV2Strategy, h), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(hpaV2Strategy, h), tt.want)
 		})
 	}
 }
@@ -113,7 +114,7 @@ func TestV1Conversion(t *testing.T) {
 	t.Run("no target means 80%", func(t *testing.T) {
 		v1 := &autoscalingv1.HorizontalPodAutoscaler{ObjectMeta: hpaMeta(), Spec: autoscalingv1.HorizontalPodAutoscalerSpec{
 			ScaleTargetRef: autoscalingv1.CrossVersionObjectReference(target), MaxReplicas: 5}}
-		if errs := create(hpaV1Strategy, v1); len(errs) > 0 {
+		if errs := resourcetest.Create(hpaV1Strategy, v1); len(errs) > 0 {
 			t.Fatal(errs)
 		}
 		if *v1.Spec.TargetCPUUtilizationPercentage != 80 || *v1.Spec.MinReplicas != 1 {
@@ -151,6 +152,6 @@ func TestV1Conversion(t *testing.T) {
 	t.Run("v1 validation reports v2 paths", func(t *testing.T) {
 		v1 := &autoscalingv1.HorizontalPodAutoscaler{ObjectMeta: hpaMeta(), Spec: autoscalingv1.HorizontalPodAutoscalerSpec{
 			ScaleTargetRef: autoscalingv1.CrossVersionObjectReference(target), MaxReplicas: 5, TargetCPUUtilizationPercentage: i32(0)}}
-		sameErrs(t, create(hpaV1Strategy, v1), []string{"spec.metrics[0].resource.target.averageUtilization: Invalid value"})
+		resourcetest.SameErrs(t, resourcetest.Create(hpaV1Strategy, v1), []string{"spec.metrics[0].resource.target.averageUtilization: Invalid value"})
 	})
 }

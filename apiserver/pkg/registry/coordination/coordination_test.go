@@ -1,6 +1,7 @@
 package coordination
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -22,7 +23,7 @@ func TestLeases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "node-1", Namespace: "kube-node-lease"}, Spec: tt.spec}
-			sameErrs(t, create(leaseStrategy, l), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(leaseStrategy, l), tt.want)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,7 +21,7 @@ func slice(t discoveryv1.AddressType, addrs ...string) *discoveryv1.EndpointSlic
 
 func TestEndpointSlices(t *testing.T) {
 	s := slice(discoveryv1.AddressTypeIPv4, "10.1.0.5")
-	if errs := create(endpointSliceStrategy, s); len(errs) > 0 {
+	if errs := resourcetest.Create(endpointSliceStrategy, s); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	if *s.Ports[0].Name != "" || *s.Ports[0].Protocol != corev1.ProtocolTCP {
@@ -45,11 +46,11 @@ func TestEndpointSlices(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.old == nil {
-				sameErrs(t, create(endpointSliceStrategy, tt.obj), tt.want)
+				resourcetest.SameErrs(t, resourcetest.Create(endpointSliceStrategy, tt.obj), tt.want)
 				return
 			}
-			create(endpointSliceStrategy, tt.old)
-			sameErrs(t, update(endpointSliceStrategy, tt.obj, tt.old), tt.want)
+			resourcetest.Create(endpointSliceStrategy, tt.old)
+			resourcetest.SameErrs(t, resourcetest.Update(endpointSliceStrategy, tt.obj, tt.old), tt.want)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"reflect"
 	"testing"
 	"time"
@@ -91,16 +92,16 @@ func TestValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEvent()
 			tt.mutate(e)
-			sameErrs(t, create(eventStrategy, e), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(eventStrategy, e), tt.want)
 		})
 	}
 	t.Run("update may change the series only", func(t *testing.T) {
 		old := newEvent()
 		e := newEvent()
 		e.Series.Count = 5
-		sameErrs(t, update(eventStrategy, e, old), nil)
+		resourcetest.SameErrs(t, resourcetest.Update(eventStrategy, e, old), nil)
 		e.Note = "changed"
-		sameErrs(t, update(eventStrategy, e, old), []string{"message: Invalid value"})
+		resourcetest.SameErrs(t, resourcetest.Update(eventStrategy, e, old), []string{"message: Invalid value"})
 	})
 	t.Run("fields use core names", func(t *testing.T) {
 		f := eventFields(newEvent())

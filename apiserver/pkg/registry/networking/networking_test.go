@@ -1,6 +1,7 @@
 package networking
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -48,7 +49,7 @@ func TestIngresses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sameErrs(t, create(ingressStrategy, tt.ing), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(ingressStrategy, tt.ing), tt.want)
 		})
 	}
 }
@@ -57,9 +58,9 @@ func TestIngressClasses(t *testing.T) {
 	ic := func(controller string) *networkingv1.IngressClass {
 		return &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx", ResourceVersion: "1"}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
 	}
-	sameErrs(t, create(ingressClassStrategy, ic("k8s.io/ingress-nginx")), nil)
-	sameErrs(t, create(ingressClassStrategy, ic("nginx")), []string{"spec.controller: Invalid value"})
-	sameErrs(t, update(ingressClassStrategy, ic("example.com/other"), ic("k8s.io/ingress-nginx")), []string{"spec.controller: Invalid value"})
+	resourcetest.SameErrs(t, resourcetest.Create(ingressClassStrategy, ic("k8s.io/ingress-nginx")), nil)
+	resourcetest.SameErrs(t, resourcetest.Create(ingressClassStrategy, ic("nginx")), []string{"spec.controller: Invalid value"})
+	resourcetest.SameErrs(t, resourcetest.Update(ingressClassStrategy, ic("example.com/other"), ic("k8s.io/ingress-nginx")), []string{"spec.controller: Invalid value"})
 }
 
 func TestNetworkPolicies(t *testing.T) {
@@ -73,7 +74,7 @@ func TestNetworkPolicies(t *testing.T) {
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{{Port: p(intstr.FromInt32(80))}}}},
 			Egress:  []networkingv1.NetworkPolicyEgressRule{{}},
 		})
-		if errs := create(networkPolicyStrategy, n); len(errs) > 0 {
+		if errs := resourcetest.Create(networkPolicyStrategy, n); len(errs) > 0 {
 			t.Fatal(errs)
 		}
 		if *n.Spec.Ingress[0].Ports[0].Protocol != corev1.ProtocolTCP || len(n.Spec.PolicyTypes) != 2 {
@@ -102,7 +103,7 @@ func TestNetworkPolicies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sameErrs(t, create(networkPolicyStrategy, np(tt.spec)), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(networkPolicyStrategy, np(tt.spec)), tt.want)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	policyv1 "k8s.io/api/policy/v1"
@@ -33,13 +34,13 @@ func TestPodDisruptionBudgets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}, Spec: tt.spec}
-			sameErrs(t, create(pdbStrategy, pdb), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(pdbStrategy, pdb), tt.want)
 		})
 	}
 	t.Run("status counters", func(t *testing.T) {
 		old := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}}
 		pdb := old.DeepCopy()
 		pdb.Status.DisruptionsAllowed = -1
-		sameErrs(t, pdbStrategy.ValidateStatusUpdate(pdb, old), []string{"status.disruptionsAllowed: Invalid value"})
+		resourcetest.SameErrs(t, pdbStrategy.ValidateStatusUpdate(pdb, old), []string{"status.disruptionsAllowed: Invalid value"})
 	})
 }

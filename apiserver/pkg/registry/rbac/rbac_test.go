@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -25,16 +26,16 @@ func TestRoles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "system:pod-reader", Namespace: "default"}, Rules: tt.rules}
-			sameErrs(t, create(roleStrategy, r), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(roleStrategy, r), tt.want)
 		})
 	}
 	t.Run("cluster role with non-resource URL", func(t *testing.T) {
 		r := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "health"}, Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: []string{"/healthz"}}}}
-		sameErrs(t, create(clusterRoleStrategy, r), nil)
+		resourcetest.SameErrs(t, resourcetest.Create(clusterRoleStrategy, r), nil)
 	})
 	t.Run("name with a slash", func(t *testing.T) {
 		r := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "a/b"}}
-		sameErrs(t, create(clusterRoleStrategy, r), []string{"metadata.name: Invalid value"})
+		resourcetest.SameErrs(t, resourcetest.Create(clusterRoleStrategy, r), []string{"metadata.name: Invalid value"})
 	})
 }
 
@@ -47,7 +48,7 @@ func TestBindings(t *testing.T) {
 	sa := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: "builder"}
 	t.Run("defaults", func(t *testing.T) {
 		b := rb(ref, user, sa)
-		if errs := create(roleBindingStrategy, b); len(errs) > 0 {
+		if errs := resourcetest.Create(roleBindingStrategy, b); len(errs) > 0 {
 			t.Fatal(errs)
 		}
 		if b.RoleRef.APIGroup != rbacv1.GroupName || b.Subjects[0].APIGroup != rbacv1.GroupName || b.Subjects[1].APIGroup != "" {
@@ -70,15 +71,15 @@ func TestBindings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.old == nil {
-				sameErrs(t, create(roleBindingStrategy, tt.obj), tt.want)
+				resourcetest.SameErrs(t, resourcetest.Create(roleBindingStrategy, tt.obj), tt.want)
 				return
 			}
-			create(roleBindingStrategy, tt.old)
-			sameErrs(t, update(roleBindingStrategy, tt.obj, tt.old), tt.want)
+			resourcetest.Create(roleBindingStrategy, tt.old)
+			resourcetest.SameErrs(t, resourcetest.Update(roleBindingStrategy, tt.obj, tt.old), tt.want)
 		})
 	}
 	t.Run("cluster role binding", func(t *testing.T) {
 		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "x"}, RoleRef: rbacv1.RoleRef{Kind: "Role", Name: "r"}, Subjects: []rbacv1.Subject{sa}}
-		sameErrs(t, create(clusterRoleBindingStrategy, crb), []string{"roleRef.kind: Unsupported value", "subjects[0].namespace: Required value"})
+		resourcetest.SameErrs(t, resourcetest.Create(clusterRoleBindingStrategy, crb), []string{"roleRef.kind: Unsupported value", "subjects[0].namespace: Required value"})
 	})
 }

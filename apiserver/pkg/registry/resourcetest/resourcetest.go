@@ -1,12 +1,16 @@
 // Package resourcetest checks a group's Resource descriptions against the
-// names upstream's discovery shows. It is imported by tests only.
+// names upstream's discovery shows, and runs strategies the way the store
+// does. It is imported by tests only.
 package resourcetest
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"navarch.dev/apiserver/pkg/registry"
@@ -102,5 +106,33 @@ func checkNamespaceRule(t *testing.T, r *registry.Resource) {
 		if !wantErr && len(nsErrs) > 0 {
 			t.Errorf("namespace %q: unexpected metadata.namespace errors %v", ns, nsErrs)
 		}
+	}
+}
+
+// Create runs a strategy's create hooks on obj the way the store does and
+// returns the validation errors.
+func Create(s registry.Strategy, obj runtime.Object) field.ErrorList {
+	s.PrepareForCreate(obj)
+	s.Default(obj)
+	return s.Validate(obj)
+}
+
+// Update runs a strategy's update hooks on obj against old the way the store
+// does and returns the validation errors.
+func Update(s registry.Strategy, obj, old runtime.Object) field.ErrorList {
+	s.PrepareForUpdate(obj, old)
+	s.Default(obj)
+	return s.ValidateUpdate(obj, old)
+}
+
+// SameErrs fails t unless errs are exactly want, each written "<field>: <type>".
+func SameErrs(t *testing.T, errs field.ErrorList, want []string) {
+	t.Helper()
+	var got []string
+	for _, e := range errs {
+		got = append(got, fmt.Sprintf("%s: %s", e.Field, e.Type))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n got %q\nwant %q\nfull: %v", got, want, errs)
 	}
 }

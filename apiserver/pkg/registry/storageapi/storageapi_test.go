@@ -1,6 +1,7 @@
 package storageapi
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,7 +15,7 @@ func class(provisioner string, params map[string]string) *storagev1.StorageClass
 
 func TestStorageClasses(t *testing.T) {
 	sc := class("example.com/disk", nil)
-	if errs := create(storageClassStrategy, sc); len(errs) > 0 {
+	if errs := resourcetest.Create(storageClassStrategy, sc); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	if *sc.ReclaimPolicy != corev1.PersistentVolumeReclaimDelete || *sc.VolumeBindingMode != storagev1.VolumeBindingImmediate {
@@ -52,11 +53,11 @@ func TestStorageClasses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.old == nil {
-				sameErrs(t, create(storageClassStrategy, tt.obj), tt.want)
+				resourcetest.SameErrs(t, resourcetest.Create(storageClassStrategy, tt.obj), tt.want)
 				return
 			}
-			create(storageClassStrategy, tt.old)
-			sameErrs(t, update(storageClassStrategy, tt.obj, tt.old), tt.want)
+			resourcetest.Create(storageClassStrategy, tt.old)
+			resourcetest.SameErrs(t, resourcetest.Update(storageClassStrategy, tt.obj, tt.old), tt.want)
 		})
 	}
 }
