@@ -1,8 +1,7 @@
 package apps
 
 import (
-	"fmt"
-	"strings"
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -11,33 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"navarch.dev/apiserver/pkg/registry"
 )
-
-func create(s registry.Strategy, obj runtime.Object) field.ErrorList {
-	s.PrepareForCreate(obj)
-	s.Default(obj)
-	return s.Validate(obj)
-}
-
-func update(s registry.Strategy, obj, old runtime.Object) field.ErrorList {
-	s.PrepareForUpdate(obj, old)
-	s.Default(obj)
-	return s.ValidateUpdate(obj, old)
-}
-
-func sameErrs(t *testing.T, errs field.ErrorList, want []string) {
-	t.Helper()
-	var got []string
-	for _, e := range errs {
-		got = append(got, fmt.Sprintf("%s: %s", e.Field, e.Type))
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("errors:\n got %q\nwant %q\nfull: %v", got, want, errs)
-	}
-}
 
 var appLabels = map[string]string{"app": "web"}
 
@@ -62,7 +37,7 @@ func deployment() *appsv1.Deployment {
 
 func TestDeployments(t *testing.T) {
 	d := deployment()
-	if errs := create(deploymentStrategy, d); len(errs) > 0 {
+	if errs := resourcetest.Create(deploymentStrategy, d); len(errs) > 0 {
 		t.Fatalf("valid deployment rejected: %v", errs)
 	}
 	ru := d.Spec.Strategy.RollingUpdate
@@ -104,7 +79,7 @@ func TestDeployments(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := deployment()
 			tt.mutate(d)
-			sameErrs(t, create(deploymentStrategy, d), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(deploymentStrategy, d), tt.want)
 		})
 	}
 }
@@ -145,12 +120,12 @@ func TestWorkloadSelectorsAreImmutable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			old := tt.old()
-			if errs := create(tt.strategy, old); len(errs) > 0 {
+			if errs := resourcetest.Create(tt.strategy, old); len(errs) > 0 {
 				t.Fatal(errs)
 			}
 			obj := old.DeepCopyObject()
 			tt.mutate(obj)
-			sameErrs(t, update(tt.strategy, obj, old), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Update(tt.strategy, obj, old), tt.want)
 		})
 	}
 }
@@ -166,7 +141,7 @@ func TestStatefulSets(t *testing.T) {
 		}}
 	}
 	s := sts()
-	if errs := create(statefulSetStrategy, s); len(errs) > 0 {
+	if errs := resourcetest.Create(statefulSetStrategy, s); len(errs) > 0 {
 		t.Fatalf("valid statefulset rejected: %v", errs)
 	}
 	if s.Spec.PodManagementPolicy != appsv1.OrderedReadyPodManagement || s.Spec.UpdateStrategy.Type != appsv1.RollingUpdateStatefulSetStrategyType ||
@@ -199,15 +174,15 @@ func TestStatefulSets(t *testing.T) {
 			s := sts()
 			if !tt.update {
 				tt.mutate(s)
-				sameErrs(t, create(statefulSetStrategy, s), tt.want)
+				resourcetest.SameErrs(t, resourcetest.Create(statefulSetStrategy, s), tt.want)
 				return
 			}
-			if errs := create(statefulSetStrategy, s); len(errs) > 0 {
+			if errs := resourcetest.Create(statefulSetStrategy, s); len(errs) > 0 {
 				t.Fatal(errs)
 			}
 			n := s.DeepCopy()
 			tt.mutate(n)
-			sameErrs(t, update(statefulSetStrategy, n, s), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Update(statefulSetStrategy, n, s), tt.want)
 		})
 	}
 }
@@ -217,7 +192,7 @@ func TestDaemonSets(t *testing.T) {
 		return &appsv1.DaemonSet{ObjectMeta: meta("agent"), Spec: appsv1.DaemonSetSpec{Selector: selector(appLabels), Template: template(appLabels)}}
 	}
 	d := ds()
-	if errs := create(daemonSetStrategy, d); len(errs) > 0 {
+	if errs := resourcetest.Create(daemonSetStrategy, d); len(errs) > 0 {
 		t.Fatalf("valid daemonset rejected: %v", errs)
 	}
 	ru := d.Spec.UpdateStrategy.RollingUpdate
@@ -243,7 +218,7 @@ func TestDaemonSets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := ds()
 			tt.mutate(d)
-			sameErrs(t, create(daemonSetStrategy, d), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(daemonSetStrategy, d), tt.want)
 		})
 	}
 }
@@ -270,10 +245,10 @@ func TestControllerRevisions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.old == nil {
-				sameErrs(t, create(controllerRevisionStrategy, tt.obj), tt.want)
+				resourcetest.SameErrs(t, resourcetest.Create(controllerRevisionStrategy, tt.obj), tt.want)
 				return
 			}
-			sameErrs(t, update(controllerRevisionStrategy, tt.obj, tt.old), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Update(controllerRevisionStrategy, tt.obj, tt.old), tt.want)
 		})
 	}
 }

@@ -2,40 +2,14 @@ package batch
 
 import (
 	"fmt"
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"strings"
 	"testing"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-
-	"navarch.dev/apiserver/pkg/registry"
 )
-
-func create(s registry.Strategy, obj runtime.Object) field.ErrorList {
-	s.PrepareForCreate(obj)
-	s.Default(obj)
-	return s.Validate(obj)
-}
-
-func update(s registry.Strategy, obj, old runtime.Object) field.ErrorList {
-	s.PrepareForUpdate(obj, old)
-	s.Default(obj)
-	return s.ValidateUpdate(obj, old)
-}
-
-func sameErrs(t *testing.T, errs field.ErrorList, want []string) {
-	t.Helper()
-	var got []string
-	for _, e := range errs {
-		got = append(got, fmt.Sprintf("%s: %s", e.Field, e.Type))
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("errors:\n got %q\nwant %q\nfull: %v", got, want, errs)
-	}
-}
 
 func podTemplate(restart corev1.RestartPolicy) corev1.PodTemplateSpec {
 	return corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: restart, Containers: []corev1.Container{{Name: "pi", Image: "perl:5"}}}}
@@ -50,7 +24,7 @@ func job(name string) *batchv1.Job {
 
 func TestJobDefaults(t *testing.T) {
 	j := job("pi")
-	if errs := create(jobStrategy, j); len(errs) > 0 {
+	if errs := resourcetest.Create(jobStrategy, j); len(errs) > 0 {
 		t.Fatalf("valid job rejected: %v", errs)
 	}
 	wantLabels := map[string]string{
@@ -131,7 +105,7 @@ func TestJobValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			j := job("pi")
 			tt.mutate(j)
-			sameErrs(t, create(jobStrategy, j), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(jobStrategy, j), tt.want)
 		})
 	}
 }
@@ -156,12 +130,12 @@ func TestJobUpdate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			old := job("pi")
 			old.Spec.Suspend = &tt.suspend
-			if errs := create(jobStrategy, old); len(errs) > 0 {
+			if errs := resourcetest.Create(jobStrategy, old); len(errs) > 0 {
 				t.Fatal(errs)
 			}
 			j := old.DeepCopy()
 			tt.mutate(j)
-			sameErrs(t, update(jobStrategy, j, old), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Update(jobStrategy, j, old), tt.want)
 		})
 	}
 	if f := jobFields(&batchv1.Job{Status: batchv1.JobStatus{Succeeded: 2}}); f["status.successful"] != "2" {
@@ -180,7 +154,7 @@ func cronJob(schedule string) *batchv1.CronJob {
 
 func TestCronJobs(t *testing.T) {
 	cj := cronJob("0 3 * * *")
-	if errs := create(cronJobStrategy, cj); len(errs) > 0 {
+	if errs := resourcetest.Create(cronJobStrategy, cj); len(errs) > 0 {
 		t.Fatalf("valid cronjob rejected: %v", errs)
 	}
 	if cj.Spec.ConcurrencyPolicy != batchv1.AllowConcurrent || *cj.Spec.Suspend || *cj.Spec.SuccessfulJobsHistoryLimit != 3 ||
@@ -230,14 +204,14 @@ func TestCronJobs(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(c)
 			}
-			sameErrs(t, create(cronJobStrategy, c), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(cronJobStrategy, c), tt.want)
 		})
 	}
 }
 
 func TestCronJobUpdateKeepsLegacyTZ(t *testing.T) {
 	old := cronJob("0 * * * *")
-	create(cronJobStrategy, old)
+	resourcetest.Create(cronJobStrategy, old)
 	old.Spec.Schedule = "TZ=UTC 0 * * * *"
 	tests := []struct {
 		name, schedule string
@@ -250,7 +224,7 @@ func TestCronJobUpdateKeepsLegacyTZ(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := old.DeepCopy()
 			c.Spec.Schedule = tt.schedule
-			sameErrs(t, update(cronJobStrategy, c, old), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Update(cronJobStrategy, c, old), tt.want)
 		})
 	}
 }

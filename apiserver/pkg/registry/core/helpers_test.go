@@ -2,32 +2,13 @@ package core
 
 import (
 	"fmt"
-	"strings"
-	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-
-	"navarch.dev/apiserver/pkg/registry"
 )
-
-// create runs the store's create sequence and returns the validation errors.
-func create(s registry.Strategy, obj runtime.Object) field.ErrorList {
-	s.PrepareForCreate(obj)
-	s.Default(obj)
-	return s.Validate(obj)
-}
-
-// update runs the store's update sequence and returns the validation errors.
-func update(s registry.Strategy, obj, old runtime.Object) field.ErrorList {
-	s.PrepareForUpdate(obj, old)
-	s.Default(obj)
-	return s.ValidateUpdate(obj, old)
-}
 
 // errStrings renders errors as "path: Type" for comparison.
 func errStrings(errs field.ErrorList) []string {
@@ -36,14 +17,6 @@ func errStrings(errs field.ErrorList) []string {
 		out = append(out, fmt.Sprintf("%s: %s", e.Field, e.Type))
 	}
 	return out
-}
-
-func sameErrs(t *testing.T, errs field.ErrorList, want []string) {
-	t.Helper()
-	got := errStrings(errs)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("errors:\n got %q\nwant %q\nfull: %v", got, want, errs)
-	}
 }
 
 func objectMeta(name string) metav1.ObjectMeta {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,14 +29,14 @@ func runKindCases(t *testing.T, cases []kindCase) {
 	t.Helper()
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			var errs = create(tt.strategy, tt.obj)
+			var errs = resourcetest.Create(tt.strategy, tt.obj)
 			if tt.old != nil {
-				if e := create(tt.strategy, tt.old); len(e) > 0 {
+				if e := resourcetest.Create(tt.strategy, tt.old); len(e) > 0 {
 					t.Fatalf("old object invalid: %v", e)
 				}
-				errs = update(tt.strategy, tt.obj, tt.old)
+				errs = resourcetest.Update(tt.strategy, tt.obj, tt.old)
 			}
-			sameErrs(t, errs, tt.want)
+			resourcetest.SameErrs(t, errs, tt.want)
 			if tt.check != nil {
 				tt.check(t, tt.obj)
 			}
@@ -295,13 +296,13 @@ func TestBoundClaimResize(t *testing.T) {
 				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, VolumeName: "pv-1",
 				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: q("3Gi")}},
 			}}
-			if errs := create(persistentVolumeClaimStrategy, old); len(errs) > 0 {
+			if errs := resourcetest.Create(persistentVolumeClaimStrategy, old); len(errs) > 0 {
 				t.Fatal(errs)
 			}
 			old.Status = corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound, Capacity: corev1.ResourceList{corev1.ResourceStorage: q("1Gi")}}
 			pvc := old.DeepCopy()
 			pvc.Spec.Resources.Requests[corev1.ResourceStorage] = q(tt.size)
-			sameErrs(t, update(persistentVolumeClaimStrategy, pvc, old), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Update(persistentVolumeClaimStrategy, pvc, old), tt.want)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ func TestPodDefaults(t *testing.T) {
 		Resources:      resources(nil, cpuMem("500m", "128Mi")),
 	})
 	pod.Spec.Volumes = []corev1.Volume{{Name: "scratch"}, {Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}}
-	if errs := create(podStrategy, pod); len(errs) > 0 {
+	if errs := resourcetest.Create(podStrategy, pod); len(errs) > 0 {
 		t.Fatalf("valid pod rejected: %v", errs)
 	}
 	spec, c := &pod.Spec, &pod.Spec.Containers[0]
@@ -222,7 +223,7 @@ func TestPodValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pod := makePod("web", ctr("app", "nginx:1.27"))
 			tt.mutate(pod)
-			sameErrs(t, create(podStrategy, pod), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(podStrategy, pod), tt.want)
 		})
 	}
 }
@@ -238,7 +239,7 @@ func TestPodValidationWithoutDefaults(t *testing.T) {
 		"spec.restartPolicy: Required value",
 		"spec.dnsPolicy: Required value",
 	}
-	sameErrs(t, errs, want)
+	resourcetest.SameErrs(t, errs, want)
 }
 
 func TestPodUpdate(t *testing.T) {
@@ -272,13 +273,13 @@ func TestPodUpdate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			old := makePod("web", ctr("app", "nginx:1.27"))
 			old.Spec.Tolerations = []corev1.Toleration{{Key: "a", Operator: corev1.TolerationOpExists}}
-			if errs := create(podStrategy, old); len(errs) > 0 {
+			if errs := resourcetest.Create(podStrategy, old); len(errs) > 0 {
 				t.Fatalf("create: %v", errs)
 			}
 			pod := old.DeepCopy()
 			tt.mutate(pod)
-			errs := update(podStrategy, pod, old)
-			sameErrs(t, errs, tt.want)
+			errs := resourcetest.Update(podStrategy, pod, old)
+			resourcetest.SameErrs(t, errs, tt.want)
 			if tt.msg != "" && (len(errs) == 0 || !strings.Contains(errs[0].Detail, tt.msg)) {
 				t.Errorf("error detail %q does not contain %q", errs.ToAggregate(), tt.msg)
 			}

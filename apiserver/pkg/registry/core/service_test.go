@@ -1,6 +1,7 @@
 package core
 
 import (
+	"navarch.dev/apiserver/pkg/registry/resourcetest"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -93,7 +94,7 @@ func TestServiceDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if errs := create(serviceStrategy, tt.svc); len(errs) > 0 {
+			if errs := resourcetest.Create(serviceStrategy, tt.svc); len(errs) > 0 {
 				t.Fatalf("valid service rejected: %v", errs)
 			}
 			tt.check(t, tt.svc)
@@ -141,7 +142,7 @@ func TestServiceValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := makeService("web", port("", 80))
 			tt.mutate(svc)
-			sameErrs(t, create(serviceStrategy, svc), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Create(serviceStrategy, svc), tt.want)
 		})
 	}
 }
@@ -152,7 +153,7 @@ func TestServiceUpdate(t *testing.T) {
 		s.Spec.Type = corev1.ServiceTypeNodePort
 		s.Spec.ClusterIP = "10.96.0.10"
 		s.Spec.Ports[0].NodePort = 30080
-		if errs := create(serviceStrategy, s); len(errs) > 0 {
+		if errs := resourcetest.Create(serviceStrategy, s); len(errs) > 0 {
 			t.Fatalf("create: %v", errs)
 		}
 		return s
@@ -194,7 +195,7 @@ func TestServiceUpdate(t *testing.T) {
 			old := allocated()
 			svc := old.DeepCopy()
 			tt.mutate(svc)
-			sameErrs(t, update(serviceStrategy, svc, old), tt.want)
+			resourcetest.SameErrs(t, resourcetest.Update(serviceStrategy, svc, old), tt.want)
 			if tt.check != nil {
 				tt.check(t, svc)
 			}
