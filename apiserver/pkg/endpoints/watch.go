@@ -219,7 +219,7 @@ func (a *API) encodeProtobufEvent(ep *Endpoint, e *watchcache.Event, out output,
 	// Cached objects carry their kind already; only others are set (and
 	// those are this request's own).
 	if obj.GetObjectKind().GroupVersionKind() != ep.Resource.GroupVersionKind() {
-		if obj == e.Obj.Obj {
+		if e.Obj != nil && obj == e.Obj.Obj {
 			obj = obj.DeepCopyObject()
 		}
 		obj.GetObjectKind().SetGroupVersionKind(ep.Resource.GroupVersionKind())
