@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -72,6 +73,21 @@ type Store struct {
 	prefix   string // key prefix of this resource, ending in "/"
 	gvk      schema.GroupVersionKind
 	now      func() time.Time
+	// lastWrite is the highest revision this store has written.
+	lastWrite atomic.Int64
+}
+
+// LastWriteRevision is the revision of the newest write made through this
+// store; reading the watch cache at it sees this server's own writes.
+func (s *Store) LastWriteRevision() int64 { return s.lastWrite.Load() }
+
+func (s *Store) wrote(rev int64) {
+	for {
+		cur := s.lastWrite.Load()
+		if rev <= cur || s.lastWrite.CompareAndSwap(cur, rev) {
+			return
+		}
+	}
 }
 
 // NewStore returns the store of res. Keys live under keyPrefix (e.g.
@@ -278,6 +294,7 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 		}
 		return nil, apierrors.NewInternalError(err)
 	}
+	s.wrote(rev)
 	s.setRV(obj, rev)
 	obj.GetObjectKind().SetGroupVersionKind(s.gvk)
 	return obj, nil
@@ -440,7 +457,10 @@ func (s *Store) update(ctx context.Context, ns, name string, obj, old runtime.Ob
 			runUndo(undo)
 			return obj, false, nil
 		}
-		_, _, err := s.storage.Delete(ctx, s.Key(ns, name), rev)
+		delRev, _, err := s.storage.Delete(ctx, s.Key(ns, name), rev)
+		if err == nil {
+			s.wrote(delRev)
+		}
 		if errors.Is(err, storage.ErrConflict) {
 			runUndo(undo)
 			return nil, clientRV == "", s.conflict(name, errors.New("the object has been modified; please apply your changes to the latest version and try again"))
@@ -472,6 +492,7 @@ func (s *Store) update(ctx context.Context, ns, name string, obj, old runtime.Ob
 		return nil, false, apierrors.NewInternalError(err)
 	}
 	runUndo(commit)
+	s.wrote(newRev)
 	s.setRV(obj, newRev)
 	obj.GetObjectKind().SetGroupVersionKind(s.gvk)
 	return obj, false, nil
@@ -574,6 +595,9 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts DeleteOptions)
 			if errors.Is(err, storage.ErrConflict) {
 				continue
 			}
+			if err == nil {
+				s.wrote(rev)
+			}
 			if errors.Is(err, storage.ErrNotFound) {
 				return nil, false, apierrors.NewNotFound(s.qualified(), name)
 			}
@@ -586,9 +610,12 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts DeleteOptions)
 		if opts.DryRun {
 			return cur, true, nil
 		}
-		_, _, err = s.storage.Delete(ctx, key, kv.ModRevision)
+		delRev, _, err := s.storage.Delete(ctx, key, kv.ModRevision)
 		if errors.Is(err, storage.ErrConflict) {
 			continue
+		}
+		if err == nil {
+			s.wrote(delRev)
 		}
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, false, apierrors.NewNotFound(s.qualified(), name)

@@ -131,7 +131,9 @@ type namespaceLookup struct{ s *Server }
 
 func (n namespaceLookup) Namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
 	st := n.s.storeOf("", "v1", "namespaces")
-	o, _, err := st.Cache().Get(ctx, st.Key("", name), 0)
+	// Reading at this server's last namespace write sees a deletion it just
+	// made (a namespace turning Terminating) before admitting new objects.
+	o, _, err := st.Cache().Get(ctx, st.Key("", name), st.LastWriteRevision())
 	if err != nil {
 		return nil, err
 	}
