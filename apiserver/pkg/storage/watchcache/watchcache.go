@@ -203,8 +203,17 @@ func SetWatchContext(f func(context.Context) context.Context) { watchContext = f
 
 func (c *Cache) apply(b storage.WatchBatch) {
 	events := make([]*Event, 0, len(b.Events))
+	// One batch may change a key several times: later events see the state
+	// the earlier ones left, not the cache's.
+	batchState := map[string]*Object{}
+	lookup := func(key string) *Object {
+		if o, ok := batchState[key]; ok {
+			return o
+		}
+		return c.lookup(key)
+	}
 	for _, se := range b.Events {
-		prev := c.lookup(se.Key)
+		prev := lookup(se.Key)
 		switch se.Type {
 		case storage.Put:
 			o, err := c.decode(se.Key, se.Value, se.Revision)
@@ -217,6 +226,7 @@ func (c *Cache) apply(b storage.WatchBatch) {
 				t = watch.Added
 			}
 			events = append(events, &Event{Type: t, Obj: o, Prev: prev, Rev: se.Revision})
+			batchState[se.Key] = o
 		case storage.Delete:
 			if prev == nil {
 				continue
@@ -229,6 +239,7 @@ func (c *Cache) apply(b storage.WatchBatch) {
 				setRV(o.Obj, se.Revision)
 			}
 			events = append(events, &Event{Type: watch.Deleted, Obj: o, Prev: prev, Rev: se.Revision})
+			batchState[se.Key] = nil
 		}
 	}
 
@@ -600,9 +611,6 @@ func (w *Watcher) transform(e *Event) (*Event, bool) {
 // send queues e without blocking; a watcher too far behind is ended, and its
 // client resumes from the last revision it saw.
 func (w *Watcher) send(e *Event) {
-	if e.Type == watch.Bookmark && !w.wantsBookmarks() {
-		return
-	}
 	te, ok := w.transform(e)
 	if !ok {
 		return
@@ -615,5 +623,3 @@ func (w *Watcher) send(e *Event) {
 		w.stop()
 	}
 }
-
-func (w *Watcher) wantsBookmarks() bool { return true }
