@@ -161,7 +161,7 @@ func (a *API) ServeDiscovery(w http.ResponseWriter, r *http.Request) {
 	parts := splitPath(r.URL.Path)
 	switch {
 	case len(parts) == 1 && parts[0] == "api":
-		writeJSON(w, http.StatusOK, &metav1.APIVersions{
+		WriteJSON(w, http.StatusOK, &metav1.APIVersions{
 			TypeMeta: metav1.TypeMeta{Kind: "APIVersions"},
 			Versions: []string{"v1"},
 			ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{
@@ -170,24 +170,24 @@ func (a *API) ServeDiscovery(w http.ResponseWriter, r *http.Request) {
 		})
 	case len(parts) == 2 && parts[0] == "api":
 		if l, ok := a.resourceList(schema.GroupVersion{Version: parts[1]}); ok {
-			writeJSON(w, http.StatusOK, l)
+			WriteJSON(w, http.StatusOK, l)
 			return
 		}
 		WriteError(w, apierrors.NewNotFound(schema.GroupResource{}, ""))
 	case len(parts) == 1 && parts[0] == "apis":
-		writeJSON(w, http.StatusOK, &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: a.groupVersions()})
+		WriteJSON(w, http.StatusOK, &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: a.groupVersions()})
 	case len(parts) == 2 && parts[0] == "apis":
 		for _, g := range a.groupVersions() {
 			if g.Name == parts[1] {
 				g.TypeMeta = metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
-				writeJSON(w, http.StatusOK, &g)
+				WriteJSON(w, http.StatusOK, &g)
 				return
 			}
 		}
 		WriteError(w, apierrors.NewNotFound(schema.GroupResource{}, ""))
 	case len(parts) == 3 && parts[0] == "apis":
 		if l, ok := a.resourceList(schema.GroupVersion{Group: parts[1], Version: parts[2]}); ok {
-			writeJSON(w, http.StatusOK, l)
+			WriteJSON(w, http.StatusOK, l)
 			return
 		}
 		WriteError(w, apierrors.NewNotFound(schema.GroupResource{}, ""))

@@ -294,20 +294,20 @@ func (a *API) writeObject(w http.ResponseWriter, r *http.Request, ep *Endpoint, 
 			return
 		}
 		t.ResourceVersion = metaOf(served).GetResourceVersion()
-		writeJSON(w, code, t)
+		WriteJSON(w, code, t)
 	case outputMetadata:
 		if proto {
 			writeProtobuf(w, code, partialMetadata(served))
 			return
 		}
-		writeJSON(w, code, partialMetadata(served))
+		WriteJSON(w, code, partialMetadata(served))
 	default:
 		served.GetObjectKind().SetGroupVersionKind(ep.Resource.GroupVersionKind())
 		if proto {
 			writeProtobuf(w, code, served)
 			return
 		}
-		writeJSON(w, code, served)
+		WriteJSON(w, code, served)
 	}
 }
 
@@ -461,7 +461,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, ri *RequestInfo, ep *
 			return
 		}
 		t.ListMeta = lm
-		writeJSON(w, http.StatusOK, t)
+		WriteJSON(w, http.StatusOK, t)
 	case outputMetadata:
 		l := &metav1.PartialObjectMetadataList{ListMeta: lm}
 		l.Kind, l.APIVersion = "PartialObjectMetadataList", "meta.k8s.io/v1"
@@ -473,7 +473,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, ri *RequestInfo, ep *
 			writeProtobuf(w, http.StatusOK, l)
 			return
 		}
-		writeJSON(w, http.StatusOK, l)
+		WriteJSON(w, http.StatusOK, l)
 	default:
 		if proto {
 			a.writeProtobufList(w, ep, lm, res.Items)

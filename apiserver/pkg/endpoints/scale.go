@@ -19,8 +19,6 @@ import (
 	"navarch.dev/apiserver/pkg/registry"
 )
 
-var metav1SchemaGR = schema.GroupResource{}
-
 // setListItems sets the Items of a typed list.
 func setListItems(list runtime.Object, items []runtime.Object) error {
 	return meta.SetList(list, items)
@@ -88,7 +86,7 @@ func (a *API) serveScale(w http.ResponseWriter, r *http.Request, ri *RequestInfo
 			WriteError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, scaleOf(obj))
+		WriteJSON(w, http.StatusOK, scaleOf(obj))
 	case "update", "patch":
 		dry, err := dryRun(r)
 		if err != nil {
@@ -147,7 +145,7 @@ func (a *API) serveScale(w http.ResponseWriter, r *http.Request, ri *RequestInfo
 			WriteError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, scaleOf(out))
+		WriteJSON(w, http.StatusOK, scaleOf(out))
 	default:
 		WriteError(w, apierrors.NewMethodNotSupported(ep.Resource.GroupVersionResource().GroupResource(), ri.Verb))
 	}

@@ -10,27 +10,34 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	kjson "sigs.k8s.io/json"
 
 	"navarch.dev/apiserver/pkg/registry"
 )
 
-func (a *API) create(w http.ResponseWriter, r *http.Request, ri *RequestInfo, ep *Endpoint) {
+// decodeWrite reads what create and update share: the dryRun parameter and
+// the body, decoded and converted to the stored type.
+func decodeWrite(w http.ResponseWriter, r *http.Request, ep *Endpoint) (runtime.Object, bool, error) {
 	dry, err := dryRun(r)
 	if err != nil {
-		WriteError(w, err)
-		return
+		return nil, false, err
 	}
 	obj, err := decodeBody(w, r, ep)
 	if err != nil {
-		WriteError(w, err)
-		return
+		return nil, false, err
 	}
 	stored, err := ep.toStored(obj)
 	if err != nil {
-		WriteError(w, apierrors.NewBadRequest(err.Error()))
+		return nil, false, apierrors.NewBadRequest(err.Error())
+	}
+	return stored, dry, nil
+}
+
+func (a *API) create(w http.ResponseWriter, r *http.Request, ri *RequestInfo, ep *Endpoint) {
+	stored, dry, err := decodeWrite(w, r, ep)
+	if err != nil {
+		WriteError(w, err)
 		return
 	}
 	out, err := ep.Store.Create(r.Context(), ri.Namespace, stored, registry.WriteOptions{DryRun: dry})
@@ -42,19 +49,9 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, ri *RequestInfo, ep
 }
 
 func (a *API) update(w http.ResponseWriter, r *http.Request, ri *RequestInfo, ep *Endpoint, sub string) {
-	dry, err := dryRun(r)
+	stored, dry, err := decodeWrite(w, r, ep)
 	if err != nil {
 		WriteError(w, err)
-		return
-	}
-	obj, err := decodeBody(w, r, ep)
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	stored, err := ep.toStored(obj)
-	if err != nil {
-		WriteError(w, apierrors.NewBadRequest(err.Error()))
 		return
 	}
 	if m := metaOf(stored); m.GetName() != ri.Name {
@@ -188,10 +185,11 @@ func applyPatch(ct string, cur, patch []byte, schema runtime.Object) ([]byte, er
 		out, err = strategicpatch.StrategicMergePatch(cur, patch, schema)
 	}
 	if err != nil {
-		if mergepatch.IsPreconditionFailed(err) {
-			return nil, apierrors.NewInvalid(schema.GetObjectKind().GroupVersionKind().GroupKind(), "", nil)
-		}
-		return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "patch", metav1SchemaGR, "", err.Error(), 0, false)
+		// A patch that cannot be applied to the object is 422, as upstream.
+		return nil, &apierrors.StatusError{ErrStatus: metav1.Status{
+			Status: metav1.StatusFailure, Code: http.StatusUnprocessableEntity,
+			Reason: metav1.StatusReasonInvalid, Message: err.Error(),
+		}}
 	}
 	return out, nil
 }
@@ -210,7 +208,7 @@ func (a *API) delete(w http.ResponseWriter, r *http.Request, ri *RequestInfo, ep
 	if immediate && !returnDeletedObject[ep.Resource.Plural] {
 		m := metaOf(obj)
 		gr := ep.Resource.GroupVersionResource().GroupResource()
-		writeJSON(w, http.StatusOK, &metav1.Status{
+		WriteJSON(w, http.StatusOK, &metav1.Status{
 			TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
 			Status:   metav1.StatusSuccess,
 			Details:  &metav1.StatusDetails{Name: m.GetName(), Group: gr.Group, Kind: gr.Resource, UID: m.GetUID()},
@@ -329,5 +327,5 @@ func (a *API) deleteCollection(w http.ResponseWriter, r *http.Request, ri *Reque
 		return
 	}
 	list.GetObjectKind().SetGroupVersionKind(ep.Resource.GroupVersion.WithKind(ep.Resource.ListKind))
-	writeJSON(w, http.StatusOK, list)
+	WriteJSON(w, http.StatusOK, list)
 }

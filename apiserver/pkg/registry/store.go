@@ -18,11 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apimachinery/pkg/watch"
 	kjson "sigs.k8s.io/json"
 
 	"navarch.dev/apiserver/pkg/storage"
@@ -784,9 +782,3 @@ func specChanged(a, b runtime.Object) bool {
 	}
 	return false
 }
-
-// Event is a watch event as the API sends it.
-type Event = watchcache.Event
-
-var _ = watch.Added
-var _ types.UID

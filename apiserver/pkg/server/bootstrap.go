@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -104,8 +105,11 @@ func (s *Server) reconcile(ctx context.Context, st *registry.Store, ns string, o
 	if st == nil {
 		return nil
 	}
-	m := metaOf(obj)
-	_, err := st.Create(ctx, ns, obj.DeepCopyObject(), registry.WriteOptions{})
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	_, err = st.Create(ctx, ns, obj.DeepCopyObject(), registry.WriteOptions{})
 	if err == nil || !apierrors.IsAlreadyExists(err) {
 		return err
 	}
@@ -114,15 +118,11 @@ func (s *Server) reconcile(ctx context.Context, st *registry.Store, ns string, o
 			return cur, nil
 		}
 		next := obj.DeepCopyObject()
-		metaOf(next).SetResourceVersion("")
+		nm, _ := meta.Accessor(next)
+		nm.SetResourceVersion("")
 		return next, nil
 	}, registry.UpdateOptions{})
 	return err
-}
-
-func metaOf(obj runtime.Object) metav1.Object {
-	m, _ := obj.(metav1.Object)
-	return m
 }
 
 // namespaceLookup finds namespaces for admission: the watch cache first, etcd

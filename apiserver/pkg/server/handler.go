@@ -35,7 +35,7 @@ var Version = version.Info{
 func (s *Server) buildHandler() http.Handler {
 	r := mux.NewRouter()
 	r.UseEncodedPath()
-	r.HandleFunc("/version", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, Version) })
+	r.HandleFunc("/version", func(w http.ResponseWriter, _ *http.Request) { endpoints.WriteJSON(w, http.StatusOK, Version) })
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 	health := s.healthChecks()
 	for _, p := range []string{"/healthz", "/livez", "/readyz"} {

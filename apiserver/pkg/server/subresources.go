@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -16,17 +15,6 @@ import (
 	"navarch.dev/apiserver/pkg/endpoints"
 	"navarch.dev/apiserver/pkg/registry"
 )
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		endpoints.WriteError(w, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(b)
-}
 
 func success(code int32) *metav1.Status {
 	return &metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess, Code: code}
@@ -90,7 +78,7 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, ri *endpoi
 		endpoints.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, success(http.StatusCreated))
+	endpoints.WriteJSON(w, http.StatusCreated, success(http.StatusCreated))
 }
 
 func setCondition(pod *corev1.Pod, c corev1.PodCondition) {
@@ -130,7 +118,7 @@ func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, ri *endpo
 		endpoints.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, success(http.StatusCreated))
+	endpoints.WriteJSON(w, http.StatusCreated, success(http.StatusCreated))
 }
 
 // serveFinalize updates a namespace's spec.finalizers (PUT
@@ -168,5 +156,5 @@ func (s *Server) serveFinalize(w http.ResponseWriter, r *http.Request, ri *endpo
 		}
 	}
 	nsOut.Kind, nsOut.APIVersion = "Namespace", "v1"
-	writeJSON(w, http.StatusOK, nsOut)
+	endpoints.WriteJSON(w, http.StatusOK, nsOut)
 }

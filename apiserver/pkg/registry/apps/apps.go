@@ -208,13 +208,8 @@ func validateDeploymentStatus(s *appsv1.DeploymentStatus) field.ErrorList {
 	p := field.NewPath("status")
 	var errs field.ErrorList
 	errs = append(errs, metavalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
-	for _, f := range []struct {
-		v    int32
-		name string
-	}{{s.Replicas, "replicas"}, {s.UpdatedReplicas, "updatedReplicas"}, {s.ReadyReplicas, "readyReplicas"},
-		{s.AvailableReplicas, "availableReplicas"}, {s.UnavailableReplicas, "unavailableReplicas"}} {
-		errs = append(errs, nonNegative(f.v, p.Child(f.name))...)
-	}
+	errs = append(errs, metavalidation.ValidateNonnegativeCounts(p, []metavalidation.Count{{Value: s.Replicas, Name: "replicas"}, {Value: s.UpdatedReplicas, Name: "updatedReplicas"}, {Value: s.ReadyReplicas, Name: "readyReplicas"},
+		{Value: s.AvailableReplicas, Name: "availableReplicas"}, {Value: s.UnavailableReplicas, Name: "unavailableReplicas"}})...)
 	if s.TerminatingReplicas != nil {
 		errs = append(errs, nonNegative(*s.TerminatingReplicas, p.Child("terminatingReplicas"))...)
 	}
@@ -464,15 +459,10 @@ var daemonSetStrategy = typedstrategy.Funcs[*appsv1.DaemonSet]{
 		p := field.NewPath("status")
 		var errs field.ErrorList
 		errs = append(errs, metavalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
-		for _, f := range []struct {
-			v    int32
-			name string
-		}{{s.CurrentNumberScheduled, "currentNumberScheduled"}, {s.NumberMisscheduled, "numberMisscheduled"},
-			{s.DesiredNumberScheduled, "desiredNumberScheduled"}, {s.NumberReady, "numberReady"},
-			{s.UpdatedNumberScheduled, "updatedNumberScheduled"}, {s.NumberAvailable, "numberAvailable"},
-			{s.NumberUnavailable, "numberUnavailable"}} {
-			errs = append(errs, nonNegative(f.v, p.Child(f.name))...)
-		}
+		errs = append(errs, metavalidation.ValidateNonnegativeCounts(p, []metavalidation.Count{{Value: s.CurrentNumberScheduled, Name: "currentNumberScheduled"}, {Value: s.NumberMisscheduled, Name: "numberMisscheduled"},
+			{Value: s.DesiredNumberScheduled, Name: "desiredNumberScheduled"}, {Value: s.NumberReady, Name: "numberReady"},
+			{Value: s.UpdatedNumberScheduled, Name: "updatedNumberScheduled"}, {Value: s.NumberAvailable, Name: "numberAvailable"},
+			{Value: s.NumberUnavailable, Name: "numberUnavailable"}})...)
 		if s.CollisionCount != nil {
 			errs = append(errs, nonNegative(*s.CollisionCount, p.Child("collisionCount"))...)
 		}

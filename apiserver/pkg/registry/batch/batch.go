@@ -74,12 +74,7 @@ var jobStrategy = typedstrategy.Funcs[*batchv1.Job]{
 	CheckStatus: func(j, _ *batchv1.Job) field.ErrorList {
 		var errs field.ErrorList
 		p := field.NewPath("status")
-		for _, f := range []struct {
-			v    int32
-			name string
-		}{{j.Status.Active, "active"}, {j.Status.Succeeded, "succeeded"}, {j.Status.Failed, "failed"}} {
-			errs = append(errs, metavalidation.ValidateNonnegativeField(int64(f.v), p.Child(f.name))...)
-		}
+		errs = append(errs, metavalidation.ValidateNonnegativeCounts(p, []metavalidation.Count{{Value: j.Status.Active, Name: "active"}, {Value: j.Status.Succeeded, Name: "succeeded"}, {Value: j.Status.Failed, Name: "failed"}})...)
 		if j.Status.Ready != nil {
 			errs = append(errs, metavalidation.ValidateNonnegativeField(int64(*j.Status.Ready), p.Child("ready"))...)
 		}

@@ -108,6 +108,21 @@ func ValidateNonnegativeField(value int64, fldPath *field.Path) field.ErrorList 
 	return nil
 }
 
+// Count is one integer field of a status, by its JSON name.
+type Count struct {
+	Value int32
+	Name  string
+}
+
+// ValidateNonnegativeCounts reports each count below zero, at parent.<name>.
+func ValidateNonnegativeCounts(parent *field.Path, counts []Count) field.ErrorList {
+	var errs field.ErrorList
+	for _, c := range counts {
+		errs = append(errs, ValidateNonnegativeField(int64(c.Value), parent.Child(c.Name))...)
+	}
+	return errs
+}
+
 // ValidatePositiveField reports an integer that is not greater than zero.
 func ValidatePositiveField(value int64, fldPath *field.Path) field.ErrorList {
 	if value <= 0 {

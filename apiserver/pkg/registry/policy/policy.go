@@ -61,12 +61,7 @@ func validatePDBStatus(pdb, _ *policyv1.PodDisruptionBudget) field.ErrorList {
 	p := field.NewPath("status")
 	var errs field.ErrorList
 	errs = append(errs, metavalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
-	for _, f := range []struct {
-		v    int32
-		name string
-	}{{s.DisruptionsAllowed, "disruptionsAllowed"}, {s.CurrentHealthy, "currentHealthy"}, {s.DesiredHealthy, "desiredHealthy"}, {s.ExpectedPods, "expectedPods"}} {
-		errs = append(errs, metavalidation.ValidateNonnegativeField(int64(f.v), p.Child(f.name))...)
-	}
+	errs = append(errs, metavalidation.ValidateNonnegativeCounts(p, []metavalidation.Count{{Value: s.DisruptionsAllowed, Name: "disruptionsAllowed"}, {Value: s.CurrentHealthy, Name: "currentHealthy"}, {Value: s.DesiredHealthy, Name: "desiredHealthy"}, {Value: s.ExpectedPods, Name: "expectedPods"}})...)
 	errs = append(errs, metav1validation.ValidateConditions(s.Conditions, p.Child("conditions"))...)
 	return errs
 }
