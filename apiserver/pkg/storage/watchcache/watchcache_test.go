@@ -42,7 +42,7 @@ func (f *fakeStore) Watch(ctx context.Context, _ string, _ int64) (<-chan storag
 	return out, errc
 }
 
-func (f *fakeStore) RequestProgress(context.Context) error  { return nil }
+func (f *fakeStore) RequestProgress(context.Context) error   { return nil }
 func (f *fakeStore) Revision(context.Context) (int64, error) { return 0, errors.New("unused") }
 
 func decodeCM(key string, value []byte, rev int64) (*Object, error) {
