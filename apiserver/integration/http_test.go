@@ -119,7 +119,7 @@ func TestTablesMetadataAndDiscovery(t *testing.T) {
 			t.Fatalf("/apis: group %s preferred %q, want %s (%v)", g, names[g], v, names)
 		}
 	}
-	for path, want := range map[string]string{"/version": `"gitVersion"`, "/healthz": "ok", "/readyz?verbose": "[+]etcd ok", "/metrics": "apiserver_request_total"} {
+	for path, want := range map[string]string{"/version": `"gitVersion"`, "/healthz": "ok", "/readyz?verbose": "[+]etcd ok", "/healthz/etcd": "ok", "/livez": "ok", "/metrics": "apiserver_request_total"} {
 		code, _, body := raw(t, "GET", path, "", "", nil)
 		if code != 200 || !strings.Contains(string(body), want) {
 			t.Fatalf("%s: %d, body lacks %q: %.300s", path, code, want, body)

@@ -6,6 +6,7 @@ package authn
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -37,15 +38,29 @@ type Authenticator interface {
 	Authenticate(r *http.Request) (u *User, ok bool, err error)
 }
 
-// X509 authenticates requests by their verified client certificate. The TLS
-// server verifies the chain against the client CA; this reads the identity.
-type X509 struct{}
+// X509 authenticates requests by their client certificate, verified against
+// Roots for client use. The TLS server only asks for the certificate, so a
+// certificate from another authority reaches here and is refused with 401,
+// as upstream does.
+type X509 struct {
+	Roots *x509.CertPool
+}
 
-func (X509) Authenticate(r *http.Request) (*User, bool, error) {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+func (a X509) Authenticate(r *http.Request) (*User, bool, error) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return nil, false, nil
 	}
-	cert := r.TLS.VerifiedChains[0][0]
+	cert := r.TLS.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range r.TLS.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	if a.Roots == nil {
+		return nil, false, errors.New("authn: client certificate given but no client CA is configured")
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: a.Roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return nil, false, fmt.Errorf("authn: client certificate: %w", err)
+	}
 	if cert.Subject.CommonName == "" {
 		return nil, false, errors.New("authn: client certificate has no common name")
 	}

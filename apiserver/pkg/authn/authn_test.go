@@ -3,11 +3,13 @@ package authn
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
+	"encoding/pem"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+
+	"navarch.dev/shared/pki"
 )
 
 func TestParseTokensAndAuthenticate(t *testing.T) {
@@ -60,20 +62,53 @@ func TestParseTokensRejectsBadFiles(t *testing.T) {
 	}
 }
 
-func TestX509UsesCommonNameAndOrganizations(t *testing.T) {
-	cert := &x509.Certificate{Subject: pkix.Name{CommonName: "kubernetes-admin", Organization: []string{"system:masters"}}}
-	r, _ := http.NewRequest("GET", "/", nil)
-	r.TLS = &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{cert}}}
-	u, ok, err := Union{X509{}}.Authenticate(r)
-	if err != nil || !ok {
-		t.Fatalf("ok=%v err=%v", ok, err)
+func TestX509(t *testing.T) {
+	ca, err := pki.NewCA("test-ca")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if u.Name != "kubernetes-admin" || !reflect.DeepEqual(u.Groups, []string{"system:masters", GroupAuthenticated}) {
-		t.Fatalf("user %q groups %v", u.Name, u.Groups)
+	other, err := pki.NewCA("other-ca")
+	if err != nil {
+		t.Fatal(err)
 	}
-	// An unverified certificate (no verified chain) identifies nobody.
-	r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert}}
-	if _, ok, _ := (X509{}).Authenticate(r); ok {
-		t.Fatal("unverified certificate authenticated")
+	parse := func(certPEM []byte) *x509.Certificate {
+		block, _ := pem.Decode(certPEM)
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	admin, _, _ := ca.IssueClient("kubernetes-admin", []string{"system:masters"})
+	stranger, _, _ := other.IssueClient("mallory", nil)
+	serving, _, _ := ca.IssueServing("server", []string{"localhost"}, nil)
+	tests := []struct {
+		name       string
+		cert       []byte
+		wantOK     bool
+		wantErr    bool
+		wantUser   string
+		wantGroups []string
+	}{
+		{name: "client certificate of the CA", cert: admin, wantOK: true, wantUser: "kubernetes-admin", wantGroups: []string{"system:masters", GroupAuthenticated}},
+		{name: "certificate of another CA", cert: stranger, wantErr: true},
+		{name: "serving certificate used as client", cert: serving, wantErr: true},
+		{name: "no certificate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := http.NewRequest("GET", "/", nil)
+			r.TLS = &tls.ConnectionState{}
+			if tc.cert != nil {
+				r.TLS.PeerCertificates = []*x509.Certificate{parse(tc.cert)}
+			}
+			u, ok, err := Union{X509{Roots: ca.Pool()}}.Authenticate(r)
+			if ok != tc.wantOK || (err != nil) != tc.wantErr {
+				t.Fatalf("ok=%v err=%v, want ok=%v err=%v", ok, err, tc.wantOK, tc.wantErr)
+			}
+			if ok && (u.Name != tc.wantUser || !reflect.DeepEqual(u.Groups, tc.wantGroups)) {
+				t.Fatalf("user %q groups %v", u.Name, u.Groups)
+			}
+		})
 	}
 }

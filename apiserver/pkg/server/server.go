@@ -48,9 +48,11 @@ type Server struct {
 	api     *endpoints.API
 	stores  map[schema.GroupVersionResource]*registry.Store
 	tls     *tls.Config
-	handler http.Handler
-	openapi http.Handler
-	ca      *pki.CA
+	// clientCAs verifies client certificates.
+	clientCAs *x509.CertPool
+	handler   http.Handler
+	openapi   http.Handler
+	ca        *pki.CA
 
 	// repairServices makes the service ranges match the stored Services.
 	repairServices func(ctx context.Context) error
@@ -157,12 +159,15 @@ func (s *Server) setupTLS() error {
 	if err != nil {
 		return fmt.Errorf("serving key pair: %w", err)
 	}
+	s.clientCAs = clientCAs
 	s.tls = &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		ClientCAs:    clientCAs,
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"h2", "http/1.1"},
+		// Certificates are verified by the x509 authenticator, so that a
+		// wrong one is a 401 Status rather than a failed handshake.
+		ClientAuth: tls.RequestClientCert,
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
 	}
 	return nil
 }
