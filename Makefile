@@ -29,6 +29,7 @@ test:
 # Benchmarks print their figures beside a reference measured in the same run.
 bench:
 	cd apiserver && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+	cd scheduler && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
 
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"navarch.dev/apiserver/pkg/registry"
+	"navarch.dev/apiserver/pkg/registry/scheduling"
 )
 
 var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
@@ -37,6 +39,13 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		if _, err := nsStore.Create(ctx, "", ns, registry.WriteOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create namespace %s: %w", name, err)
+		}
+	}
+	if pcStore := s.storeOf("scheduling.k8s.io", "v1", "priorityclasses"); pcStore != nil {
+		for _, pc := range scheduling.SystemPriorityClasses() {
+			if _, err := pcStore.Create(ctx, "", pc, registry.WriteOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("create priority class %s: %w", pc.Name, err)
+			}
 		}
 	}
 	if err := s.repairServices(ctx); err != nil {
@@ -158,6 +167,53 @@ func listServices(ctx context.Context, st *registry.Store) ([]*corev1.Service, e
 	out := make([]*corev1.Service, 0, len(res.Items))
 	for _, o := range res.Items {
 		out = append(out, o.Obj.(*corev1.Service))
+	}
+	return out, nil
+}
+
+// admissionChain asks each plugin in order; the first error rejects.
+type admissionChain []registry.Admission
+
+func (c admissionChain) Admit(ctx context.Context, a *registry.AdmissionAttributes) error {
+	for _, p := range c {
+		if err := p.Admit(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// priorityClassLookup finds priority classes for the Priority admission
+// plugin: the watch cache first, etcd for a class created a moment ago.
+type priorityClassLookup struct{ s *Server }
+
+func (l priorityClassLookup) PriorityClass(ctx context.Context, name string) (*schedulingv1.PriorityClass, error) {
+	st := l.s.storeOf("scheduling.k8s.io", "v1", "priorityclasses")
+	o, _, err := st.Cache().Get(ctx, st.Key("", name), st.LastWriteRevision())
+	if err != nil {
+		return nil, err
+	}
+	if o != nil {
+		return o.Obj.(*schedulingv1.PriorityClass), nil
+	}
+	obj, err := st.Get(ctx, "", name, "")
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return obj.(*schedulingv1.PriorityClass), nil
+}
+
+func (l priorityClassLookup) PriorityClasses(ctx context.Context) ([]*schedulingv1.PriorityClass, error) {
+	res, err := l.s.storeOf("scheduling.k8s.io", "v1", "priorityclasses").List(ctx, registry.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*schedulingv1.PriorityClass, 0, len(res.Items))
+	for _, o := range res.Items {
+		out = append(out, o.Obj.(*schedulingv1.PriorityClass))
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"navarch.dev/apiserver/pkg/registry/networking"
 	"navarch.dev/apiserver/pkg/registry/policy"
 	"navarch.dev/apiserver/pkg/registry/rbac"
+	"navarch.dev/apiserver/pkg/registry/scheduling"
 	"navarch.dev/apiserver/pkg/registry/storageapi"
 )
 
@@ -29,6 +30,7 @@ func Resources() []*registry.Resource {
 		networking.Resources(),
 		policy.Resources(),
 		rbac.Resources(),
+		scheduling.Resources(),
 		storageapi.Resources(),
 	} {
 		all = append(all, group...)

@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"navarch.dev/apiserver/pkg/admission/namespacelifecycle"
+	"navarch.dev/apiserver/pkg/admission/priority"
 	"navarch.dev/apiserver/pkg/authn"
 	"navarch.dev/apiserver/pkg/authz"
 	"navarch.dev/apiserver/pkg/endpoints"
@@ -277,6 +278,7 @@ func (s *Server) buildAPI(ctx context.Context) error {
 		byGVR[r.GroupVersionResource()] = r
 	}
 	nsLife := &namespacelifecycle.Plugin{Namespaces: namespaceLookup{s}}
+	prio := &priority.Plugin{Classes: priorityClassLookup{s}}
 	var eps []*endpoints.Endpoint
 	for _, r := range all {
 		if r.Storage != nil {
@@ -286,6 +288,9 @@ func (s *Server) buildAPI(ctx context.Context) error {
 		st := etcd.New(s.cli, func(op string, d time.Duration) { s.metrics.ObserveEtcd(op, plural, d) })
 		store := registry.NewStore(r, st, s.keyPrefix(r.GroupVersion, r.Plural), s.opts.WatchCacheSize)
 		store.Admission = nsLife
+		if (gvr.Group == "" && plural == "pods") || (gvr.Group == "scheduling.k8s.io" && plural == "priorityclasses") {
+			store.Admission = admissionChain{nsLife, prio}
+		}
 		s.stores[gvr] = store
 	}
 	for _, r := range all {

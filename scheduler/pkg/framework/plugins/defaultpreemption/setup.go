@@ -1,0 +1,12 @@
+package defaultpreemption
+
+import (
+	"encoding/json"
+
+	"navarch.dev/scheduler/pkg/framework"
+)
+
+// New builds the plugin; it takes no args.
+func New(_ json.RawMessage, h framework.Handle) (framework.Plugin, error) {
+	return &DefaultPreemption{handle: h}, nil
+}

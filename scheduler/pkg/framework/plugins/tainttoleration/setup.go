@@ -1,0 +1,12 @@
+package tainttoleration
+
+import (
+	"encoding/json"
+
+	"navarch.dev/scheduler/pkg/framework"
+)
+
+// New builds the plugin; it takes no args.
+func New(_ json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
+	return &TaintToleration{}, nil
+}
