@@ -82,3 +82,31 @@ func TestWatchBookmarks(t *testing.T) {
 		}
 	}
 }
+
+// client-go's typed clients send the Scale body as protobuf.
+func TestScaleSubresourceWithTypedClient(t *testing.T) {
+	ctx := testContext(t)
+	cs := shared.Client
+	ns := newNamespace(t, cs)
+	one := int32(1)
+	rc := &corev1.ReplicationController{
+		ObjectMeta: metav1.ObjectMeta{Name: "rc"},
+		Spec: corev1.ReplicationControllerSpec{Replicas: &one, Selector: map[string]string{"app": "x"},
+			Template: &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "x"}}, Spec: makePod("p", nil).Spec}},
+	}
+	if _, err := cs.CoreV1().ReplicationControllers(ns).Create(ctx, rc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	scale, err := cs.CoreV1().ReplicationControllers(ns).GetScale(ctx, "rc", metav1.GetOptions{})
+	if err != nil || scale.Spec.Replicas != 1 || scale.Status.Selector != "app=x" {
+		t.Fatalf("scale %+v, %v", scale, err)
+	}
+	scale.Spec.Replicas = 4
+	if _, err := cs.CoreV1().ReplicationControllers(ns).UpdateScale(ctx, "rc", scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("update scale: %v", err)
+	}
+	got, _ := cs.CoreV1().ReplicationControllers(ns).Get(ctx, "rc", metav1.GetOptions{})
+	if *got.Spec.Replicas != 4 {
+		t.Fatalf("replicas after scale = %d, want 4", *got.Spec.Replicas)
+	}
+}

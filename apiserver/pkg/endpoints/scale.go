@@ -105,7 +105,11 @@ func (a *API) serveScale(w http.ResponseWriter, r *http.Request, ri *RequestInfo
 		out, _, err := ep.Store.Update(ctx, ri.Namespace, ri.Name, func(cur runtime.Object) (runtime.Object, error) {
 			scale := scaleOf(cur)
 			var next autoscalingv1.Scale
-			if ri.Verb == "update" {
+			if ri.Verb == "update" && isProtobuf(r.Header.Get("Content-Type")) {
+				if err := decodeProtobuf(body, &next); err != nil {
+					return nil, err
+				}
+			} else if ri.Verb == "update" {
 				data, err := bodyJSON(r, body)
 				if err != nil {
 					return nil, err

@@ -5,6 +5,7 @@ package app
 // decided here and nowhere else.
 var Controllers = map[string]InitFunc{
 	"replicaset":               startReplicaSet,
+	"replicationcontroller":    startReplicationController,
 	"deployment":               startDeployment,
 	"garbagecollector":         startGarbageCollector,
 	"endpoint":                 startEndpoints,

@@ -9,6 +9,7 @@ import (
 	"navarch.dev/controller-manager/pkg/controller/garbagecollector"
 	"navarch.dev/controller-manager/pkg/controller/namespace"
 	"navarch.dev/controller-manager/pkg/controller/replicaset"
+	"navarch.dev/controller-manager/pkg/controller/replicationcontroller"
 	"navarch.dev/controller-manager/pkg/controller/serviceaccount"
 )
 
@@ -21,6 +22,16 @@ func startReplicaSet(ctx context.Context, cc *ControllerContext) error {
 		return err
 	}
 	cc.Go(func() { c.Run(ctx, cc.Options.ConcurrentReplicaSetSyncs) })
+	return nil
+}
+
+func startReplicationController(ctx context.Context, cc *ControllerContext) error {
+	f := cc.InformerFactory.Core().V1()
+	c, err := replicationcontroller.New(f.ReplicationControllers(), f.Pods(), cc.Client, cc.Recorder("replication-controller"))
+	if err != nil {
+		return err
+	}
+	cc.Go(func() { c.Run(ctx, cc.Options.ConcurrentRCSyncs) })
 	return nil
 }
 

@@ -2,6 +2,10 @@
 // active pods matching each ReplicaSet at spec.replicas, adopting orphans the
 // selector matches and releasing pods it no longer matches, and reports the
 // counts in status.
+//
+// The controller is written against ReplicaSets but manages any Workload:
+// the ReplicationController controller is this controller over a Workload
+// that converts ReplicationControllers at the boundary.
 package replicaset
 
 import (
@@ -19,13 +23,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
-	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -40,17 +44,19 @@ import (
 // ReplicaSet cannot monopolise the apiserver; the rest follow next sync.
 const BurstReplicas = 500
 
-// GroupVersionKind of the objects this controller manages.
+// controllerKind is the kind of the ReplicaSet workload.
 var controllerKind = apps.SchemeGroupVersion.WithKind("ReplicaSet")
 
-// Controller is the ReplicaSet controller.
+// Controller is the ReplicaSet controller, or the controller of another
+// Workload.
 type Controller struct {
 	client     kubernetes.Interface
 	podControl podcontrol.Interface
 	recorder   record.EventRecorder
 
-	rsLister  appslisters.ReplicaSetLister
-	rsSynced  cache.InformerSynced
+	workload  Workload
+	name      string
+	kind      schema.GroupVersionKind
 	podLister corelisters.PodLister
 	podSynced cache.InformerSynced
 
@@ -60,24 +66,31 @@ type Controller struct {
 	now          func() time.Time
 }
 
-// New wires a controller to its informers. Register it before the informer
-// factory starts.
+// New wires a ReplicaSet controller to its informers. Register it before
+// the informer factory starts.
 func New(rsInformer appsinformers.ReplicaSetInformer, podInformer coreinformers.PodInformer, client kubernetes.Interface, recorder record.EventRecorder) (*Controller, error) {
+	return NewForWorkload(ReplicaSets(rsInformer, client), podInformer, client, recorder)
+}
+
+// NewForWorkload wires a controller of workload's objects to its informers.
+// Register it before the informer factory starts.
+func NewForWorkload(workload Workload, podInformer coreinformers.PodInformer, client kubernetes.Interface, recorder record.EventRecorder) (*Controller, error) {
 	c := &Controller{
 		client:       client,
 		podControl:   podcontrol.Real{Client: client, Recorder: recorder},
 		recorder:     recorder,
-		rsLister:     rsInformer.Lister(),
-		rsSynced:     rsInformer.Informer().HasSynced,
+		workload:     workload,
+		name:         workload.Name(),
+		kind:         workload.Kind(),
 		podLister:    podInformer.Lister(),
 		podSynced:    podInformer.Informer().HasSynced,
 		expectations: expectations.New(nil),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "replicaset"}),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: workload.Name()}),
 		burst: BurstReplicas,
 		now:   time.Now,
 	}
-	if _, err := rsInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if _, err := workload.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
 		DeleteFunc: c.deleteRS,
@@ -98,9 +111,9 @@ func New(rsInformer appsinformers.ReplicaSetInformer, podInformer coreinformers.
 func (c *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
-	slog.Info("Starting controller", "controller", "replicaset")
-	defer slog.Info("Shutting down controller", "controller", "replicaset")
-	if !cache.WaitForNamedCacheSync("replicaset", ctx.Done(), c.rsSynced, c.podSynced) {
+	slog.Info("Starting controller", "controller", c.name)
+	defer slog.Info("Shutting down controller", "controller", c.name)
+	if !cache.WaitForNamedCacheSync(c.name, ctx.Done(), c.workload.Informer().HasSynced, c.podSynced) {
 		return
 	}
 	var wg sync.WaitGroup
@@ -128,7 +141,7 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 	}
 	defer c.queue.Done(key)
 	if err := c.sync(ctx, key); err != nil {
-		utilruntime.HandleError(fmt.Errorf("sync replicaset %q: %w", key, err))
+		utilruntime.HandleError(fmt.Errorf("sync %s %q: %w", c.name, key, err))
 		c.queue.AddRateLimited(key)
 		return true
 	}
@@ -155,13 +168,13 @@ func (c *Controller) deleteRS(obj any) {
 	c.queue.Add(key)
 }
 
-// resolveControllerRef returns the ReplicaSet ref points to, if it is one
-// and still the same object.
+// resolveControllerRef returns the object ref points to, if it is of the
+// workload's kind and still the same object.
 func (c *Controller) resolveControllerRef(ns string, ref *metav1.OwnerReference) *apps.ReplicaSet {
-	if ref.Kind != controllerKind.Kind || ref.APIVersion != controllerKind.GroupVersion().String() {
+	if ref.Kind != c.kind.Kind || ref.APIVersion != c.kind.GroupVersion().String() {
 		return nil
 	}
-	rs, err := c.rsLister.ReplicaSets(ns).Get(ref.Name)
+	rs, err := c.workload.Get(ns, ref.Name)
 	if err != nil || rs.UID != ref.UID {
 		return nil
 	}
@@ -171,7 +184,7 @@ func (c *Controller) resolveControllerRef(ns string, ref *metav1.OwnerReference)
 // matchingReplicaSets returns the ReplicaSets whose selector matches pod,
 // candidates to adopt it.
 func (c *Controller) matchingReplicaSets(pod *v1.Pod) []*apps.ReplicaSet {
-	all, err := c.rsLister.ReplicaSets(pod.Namespace).List(labels.Everything())
+	all, err := c.workload.List(pod.Namespace)
 	if err != nil {
 		return nil
 	}
@@ -277,13 +290,18 @@ func (c *Controller) deletePod(obj any) {
 	c.queue.Add(keyOf(rs))
 }
 
+// Sync processes key ("namespace/name") once, as a worker does with a key
+// from the queue: tests and callers that drive the controller themselves
+// use it. An error means the key should be retried.
+func (c *Controller) Sync(ctx context.Context, key string) error { return c.sync(ctx, key) }
+
 // sync brings one ReplicaSet to its desired pod count and writes its status.
 func (c *Controller) sync(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return nil
 	}
-	rs, err := c.rsLister.ReplicaSets(ns).Get(name)
+	rs, err := c.workload.Get(ns, name)
 	if apierrors.IsNotFound(err) {
 		c.expectations.Delete(key)
 		return nil
@@ -294,7 +312,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	selector, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
 	if err != nil {
 		// An invalid selector never becomes valid by retrying.
-		utilruntime.HandleError(fmt.Errorf("replicaset %s: invalid selector: %w", key, err))
+		utilruntime.HandleError(fmt.Errorf("%s %s: invalid selector: %w", c.name, key, err))
 		return nil
 	}
 	// Read expectations before listing pods, so pods created after this
@@ -336,10 +354,10 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 func (c *Controller) claimPods(ctx context.Context, rs *apps.ReplicaSet, selector labels.Selector, pods []*v1.Pod) ([]*v1.Pod, error) {
 	m := &controllerref.Manager[*v1.Pod]{
 		Owner:    rs,
-		OwnerGVK: controllerKind,
+		OwnerGVK: c.kind,
 		Selector: selector,
 		CanAdopt: controllerref.RecheckDeletionTimestamp(rs.UID, func(ctx context.Context) (metav1.Object, error) {
-			return c.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
+			return c.workload.Fetch(ctx, rs.Namespace, rs.Name)
 		}),
 		Patch: func(ctx context.Context, ns, name string, patch []byte) error {
 			_, err := c.client.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
@@ -360,9 +378,10 @@ func (c *Controller) manageReplicas(ctx context.Context, pods []*v1.Pod, rs *app
 		// Expect all n before the first create: the informer may report
 		// a new pod before the create call returns.
 		c.expectations.ExpectCreations(key, n)
-		ref := controllerref.NewControllerRef(rs, controllerKind)
+		ref := controllerref.NewControllerRef(rs, c.kind)
+		owner := c.workload.Original(rs)
 		created, err := podcontrol.SlowStartBatch(n, podcontrol.SlowStartInitialBatchSize, func() error {
-			err := c.podControl.CreatePod(ctx, rs.Namespace, &rs.Spec.Template, rs, ref)
+			err := c.podControl.CreatePod(ctx, rs.Namespace, &rs.Spec.Template, owner, ref)
 			if apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause) {
 				// The namespace is going away: nothing to do.
 				return nil
@@ -382,13 +401,14 @@ func (c *Controller) manageReplicas(ctx context.Context, pods []*v1.Pod, rs *app
 			keys[i] = podKey(p)
 		}
 		c.expectations.ExpectDeletionsOf(key, keys)
+		owner := c.workload.Original(rs)
 		errCh := make(chan error, len(victims))
 		var wg sync.WaitGroup
 		for _, p := range victims {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := c.podControl.DeletePod(ctx, p.Namespace, p.Name, rs); err != nil {
+				if err := c.podControl.DeletePod(ctx, p.Namespace, p.Name, owner); err != nil {
 					// The delete will not be observed; stop waiting for it.
 					c.expectations.DeletionObservedOf(key, podKey(p))
 					if !apierrors.IsNotFound(err) {
@@ -546,23 +566,22 @@ func (c *Controller) updateStatus(ctx context.Context, rs *apps.ReplicaSet, stat
 	if apiequality.Semantic.DeepEqual(rs.Status, status) {
 		return rs, nil
 	}
-	client := c.client.AppsV1().ReplicaSets(rs.Namespace)
 	cur := rs.DeepCopy()
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		cur.Status = status
 		var updated *apps.ReplicaSet
-		updated, err = client.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		updated, err = c.workload.UpdateStatus(ctx, cur)
 		if err == nil {
 			return updated, nil
 		}
 		if !apierrors.IsConflict(err) {
 			break
 		}
-		if cur, err = client.Get(ctx, rs.Name, metav1.GetOptions{}); err != nil {
+		if cur, err = c.workload.Fetch(ctx, rs.Namespace, rs.Name); err != nil {
 			break
 		}
 		status.ObservedGeneration = min(status.ObservedGeneration, cur.Generation)
 	}
-	return nil, fmt.Errorf("update status of replicaset %s/%s: %w", rs.Namespace, rs.Name, err)
+	return nil, fmt.Errorf("update status of %s %s/%s: %w", c.kind.Kind, rs.Namespace, rs.Name, err)
 }
