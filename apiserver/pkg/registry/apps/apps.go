@@ -388,7 +388,7 @@ func validateStatefulSet(s *appsv1.StatefulSet) field.ErrorList {
 	}
 	sel, selErrs := validateSelector(spec.Selector, "statefulset", p.Child("selector"))
 	errs = append(errs, selErrs...)
-	errs = append(errs, core.ValidateControllerPodTemplate(&spec.Template, sel, "StatefulSet", p.Child("template"))...)
+	errs = append(errs, core.ValidateControllerPodTemplate(withClaimVolumes(spec), sel, "StatefulSet", p.Child("template"))...)
 	for i := range spec.VolumeClaimTemplates {
 		c := &spec.VolumeClaimTemplates[i]
 		cp := p.Child("volumeClaimTemplates").Index(i)
@@ -401,6 +401,29 @@ func validateStatefulSet(s *appsv1.StatefulSet) field.ErrorList {
 		errs = append(errs, core.ValidatePersistentVolumeClaimSpec(&c.Spec, cp.Child("spec"))...)
 	}
 	return errs
+}
+
+// withClaimVolumes is the pod template as the StatefulSet's pods get it: each
+// volumeClaimTemplate becomes a volume of the same name, so containers may
+// mount it.
+func withClaimVolumes(spec *appsv1.StatefulSetSpec) *corev1.PodTemplateSpec {
+	if len(spec.VolumeClaimTemplates) == 0 {
+		return &spec.Template
+	}
+	t := spec.Template.DeepCopy()
+	have := map[string]bool{}
+	for _, v := range t.Spec.Volumes {
+		have[v.Name] = true
+	}
+	for _, c := range spec.VolumeClaimTemplates {
+		if c.Name == "" || have[c.Name] {
+			continue
+		}
+		t.Spec.Volumes = append(t.Spec.Volumes, corev1.Volume{Name: c.Name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c.Name},
+		}})
+	}
+	return t
 }
 
 // validateStatefulSetUpdate allows only replicas, ordinals, template,

@@ -159,6 +159,12 @@ func TestStatefulSets(t *testing.T) {
 		{name: "name must be a DNS label", mutate: func(s *appsv1.StatefulSet) { s.Name = "db.main" }, want: []string{"metadata.name: Invalid value"}},
 		{name: "bad podManagementPolicy", mutate: func(s *appsv1.StatefulSet) { s.Spec.PodManagementPolicy = "Random" },
 			want: []string{"spec.podManagementPolicy: Invalid value"}},
+		{name: "container mounts a claim template", mutate: func(s *appsv1.StatefulSet) {
+			s.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		}},
+		{name: "container mounts an unknown volume", mutate: func(s *appsv1.StatefulSet) {
+			s.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "nope", MountPath: "/data"}}
+		}, want: []string{"spec.template.spec.containers[0].volumeMounts[0].name: Not found"}},
 		{name: "claim template without storage", mutate: func(s *appsv1.StatefulSet) { s.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests = nil },
 			want: []string{"spec.volumeClaimTemplates[0].spec.resources[storage]: Required value"}},
 		{name: "update replicas and template", update: true, mutate: func(s *appsv1.StatefulSet) {
