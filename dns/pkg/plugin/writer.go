@@ -1,0 +1,82 @@
+package plugin
+
+import (
+	"github.com/miekg/dns"
+)
+
+// Recorder is a ResponseWriter that remembers the message written through
+// it (and still writes it on, unless Next is nil).
+type Recorder struct {
+	dns.ResponseWriter
+	Msg   *dns.Msg
+	Rcode int
+	Len   int
+}
+
+// NewRecorder wraps w.
+func NewRecorder(w dns.ResponseWriter) *Recorder { return &Recorder{ResponseWriter: w} }
+
+// WriteMsg records m and writes it to the wrapped writer.
+func (r *Recorder) WriteMsg(m *dns.Msg) error {
+	r.Msg = m
+	r.Rcode = m.Rcode
+	r.Len = m.Len()
+	if r.ResponseWriter == nil {
+		return nil
+	}
+	return r.ResponseWriter.WriteMsg(m)
+}
+
+// Write records the length of raw bytes written.
+func (r *Recorder) Write(b []byte) (int, error) {
+	r.Len = len(b)
+	if r.ResponseWriter == nil {
+		return len(b), nil
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// NonWriter captures a message without sending it anywhere; its address
+// methods answer for the wrapped writer.
+type NonWriter struct {
+	dns.ResponseWriter
+	Msg *dns.Msg
+}
+
+// WriteMsg keeps m.
+func (w *NonWriter) WriteMsg(m *dns.Msg) error { w.Msg = m; return nil }
+
+// Write is a no-op.
+func (w *NonWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// Proto returns "udp" or "tcp" for w's transport.
+func Proto(w dns.ResponseWriter) string {
+	if w == nil || w.RemoteAddr() == nil {
+		return "udp"
+	}
+	if w.RemoteAddr().Network() == "tcp" {
+		return "tcp"
+	}
+	return "udp"
+}
+
+// Size is the largest response the client of r over proto accepts.
+func Size(proto string, r *dns.Msg) int {
+	if proto == "tcp" {
+		return dns.MaxMsgSize
+	}
+	if o := r.IsEdns0(); o != nil {
+		if s := int(o.UDPSize()); s > dns.MinMsgSize {
+			return s
+		}
+	}
+	return dns.MinMsgSize
+}
+
+// Do reports whether r has the DNSSEC OK bit.
+func Do(r *dns.Msg) bool {
+	if o := r.IsEdns0(); o != nil {
+		return o.Do()
+	}
+	return false
+}

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var reloadFailed = prometheus.NewCounter(prometheus.CounterOpts{
+	Namespace: "coredns", Subsystem: "reload", Name: "failed_total",
+	Help: "Counter of the number of failed reload attempts.",
+})
+
+// Run serves opts until ctx is done (returning nil) or a plugin reports a
+// fatal error (returning it). With the reload plugin it polls
+// opts.CorefilePath and switches to a changed configuration once it loads;
+// a configuration that does not load is logged and the old one kept.
+func Run(ctx context.Context, opts Options) error {
+	in, err := Load(opts)
+	if err != nil {
+		return err
+	}
+	if err := in.Start(); err != nil {
+		return err
+	}
+	if ready := opts.started; ready != nil {
+		ready(in)
+	}
+	for {
+		var tick <-chan time.Time
+		if in.reload > 0 && opts.CorefilePath != "" {
+			tick = time.After(in.reload)
+		}
+		select {
+		case <-ctx.Done():
+			return in.Stop()
+		case err := <-in.fatal:
+			in.Stop()
+			return err
+		case <-tick:
+			src, err := os.ReadFile(opts.CorefilePath)
+			if err != nil {
+				slog.Error("Reload: read Corefile", "file", opts.CorefilePath, "err", err)
+				continue
+			}
+			if bytes.Equal(src, opts.Corefile) {
+				continue
+			}
+			next := opts
+			next.Corefile = src
+			n, err := Load(next)
+			if err != nil {
+				reloadFailed.Inc()
+				slog.Error("Reload: new Corefile does not load; keeping the running one", "err", err)
+				opts.Corefile = src // do not retry the same broken file
+				continue
+			}
+			in.Stop()
+			if err := n.Start(); err != nil {
+				reloadFailed.Inc()
+				slog.Error("Reload: new Corefile does not start; restarting the old one", "err", err)
+				old, lerr := Load(opts)
+				if lerr == nil {
+					lerr = old.Start()
+				}
+				if lerr != nil {
+					return fmt.Errorf("reload: restart old configuration: %w", lerr)
+				}
+				opts.Corefile = src
+				in = old
+				continue
+			}
+			slog.Info("Reloaded Corefile", "file", opts.CorefilePath)
+			opts = next
+			in = n
+			if ready := opts.started; ready != nil {
+				ready(in)
+			}
+		}
+	}
+}

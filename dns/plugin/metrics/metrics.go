@@ -1,0 +1,92 @@
+// Package metrics is the prometheus plugin: it counts queries and answers
+// by type and rcode, measures latency, and serves /metrics (which also
+// carries the other plugins' metrics, such as the cache's hits and misses).
+// Metric names follow CoreDNS, so dashboards carry over.
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"navarch.dev/dns/pkg/plugin"
+)
+
+var (
+	// RequestCount counts queries.
+	RequestCount = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "coredns", Subsystem: "dns", Name: "requests_total",
+		Help: "Counter of DNS requests made per zone, protocol and family.",
+	}, []string{"server", "zone", "proto", "family", "type"})
+	// ResponseCount counts answers by rcode.
+	ResponseCount = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "coredns", Subsystem: "dns", Name: "responses_total",
+		Help: "Counter of response status codes.",
+	}, []string{"server", "zone", "rcode"})
+	// RequestDuration is the time from query to answer.
+	RequestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "coredns", Subsystem: "dns", Name: "request_duration_seconds",
+		Buckets: []float64{.00025, .0005, .001, .002, .004, .008, .016, .032, .064, .128, .256, .512, 1.024, 2.048, 4.096, 8.192},
+		Help:    "Histogram of the time (in seconds) each request took.",
+	}, []string{"server", "zone", "type"})
+	// ResponseSize is the size of answers.
+	ResponseSize = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "coredns", Subsystem: "dns", Name: "response_size_bytes",
+		Buckets: []float64{0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 32e3, 48e3, 64e3},
+		Help:    "Size of the returned response in bytes.",
+	}, []string{"server", "zone", "proto"})
+)
+
+// Metrics records every query that passes through it.
+type Metrics struct {
+	Next plugin.Handler
+}
+
+var _ plugin.Handler = (*Metrics)(nil)
+
+// Name implements plugin.Handler.
+func (m *Metrics) Name() string { return "prometheus" }
+
+// ServeDNS implements plugin.Handler.
+func (m *Metrics) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	start := time.Now()
+	rec := plugin.NewRecorder(w)
+	rcode, err := plugin.NextOrFailure(m.Name(), m.Next, ctx, rec, r)
+	si := plugin.Server(ctx)
+	proto := plugin.Proto(w)
+	family := "1"
+	if a := w.RemoteAddr(); a != nil {
+		if ip := addrIP(a); ip != nil && ip.To4() == nil {
+			family = "2"
+		}
+	}
+	qtype := typeLabel(r.Question[0].Qtype)
+	RequestCount.WithLabelValues(si.Server, si.Zone, proto, family, qtype).Inc()
+	rc := rcode
+	if rec.Msg != nil {
+		rc = rec.Msg.Rcode
+	}
+	ResponseCount.WithLabelValues(si.Server, si.Zone, rcodeLabel(rc)).Inc()
+	RequestDuration.WithLabelValues(si.Server, si.Zone, qtype).Observe(time.Since(start).Seconds())
+	ResponseSize.WithLabelValues(si.Server, si.Zone, proto).Observe(float64(rec.Len))
+	return rcode, err
+}
+
+// typeLabel bounds the label's values to the common types.
+func typeLabel(t uint16) string {
+	switch t {
+	case dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypePTR, dns.TypeCNAME, dns.TypeTXT, dns.TypeMX,
+		dns.TypeNS, dns.TypeSOA, dns.TypeHINFO, dns.TypeANY, dns.TypeDS, dns.TypeHTTPS:
+		return dns.TypeToString[t]
+	}
+	return "other"
+}
+
+func rcodeLabel(rc int) string {
+	if s, ok := dns.RcodeToString[rc]; ok {
+		return s
+	}
+	return "other"
+}
