@@ -1,0 +1,265 @@
+// Package app wires navarch-proxy together: informers feed the service
+// tracker, a bounded-frequency loop syncs the chosen proxier, and the health
+// and metrics servers report on it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	v1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"navarch.dev/proxy/pkg/conntrack"
+	"navarch.dev/proxy/pkg/healthcheck"
+	"navarch.dev/proxy/pkg/iptables"
+	"navarch.dev/proxy/pkg/ipvs"
+	"navarch.dev/proxy/pkg/metrics"
+	"navarch.dev/proxy/pkg/servicemap"
+	"navarch.dev/proxy/pkg/syncrunner"
+	"navarch.dev/shared/component"
+	"navarch.dev/shared/kubeconfig"
+)
+
+// Proxy modes (--proxy-mode).
+const (
+	ModeIPTables = "iptables"
+	ModeIPVS     = "ipvs"
+)
+
+// Config is navarch-proxy's typed configuration.
+type Config struct {
+	Kubeconfig         string
+	Mode               string
+	IPVSScheduler      string
+	MinSyncPeriod      time.Duration
+	SyncPeriod         time.Duration
+	HostnameOverride   string
+	ClusterCIDR        string
+	MasqueradeAll      bool
+	HealthzBindAddress string
+	MetricsBindAddress string
+	Cleanup            bool
+
+	// Client, when set, is used instead of loading Kubeconfig.
+	Client kubernetes.Interface
+	// NetNS, when set, is the network namespace to program instead of the
+	// process's own (tests and benchmarks).
+	NetNS string
+	// IPVSKernel overrides IPVS detection (tests).
+	IPVSKernel ipvs.Kernel
+	// Synced, when set, is called after each successful sync (tests).
+	Synced func()
+}
+
+// Defaults returns the upstream defaults.
+func Defaults() Config {
+	return Config{
+		Mode:               ModeIPTables,
+		IPVSScheduler:      "rr",
+		MinSyncPeriod:      time.Second,
+		SyncPeriod:         30 * time.Second,
+		HealthzBindAddress: "0.0.0.0:10256",
+		MetricsBindAddress: "127.0.0.1:10249",
+	}
+}
+
+// ChooseMode returns the mode to run: IPVS only when asked for and the
+// kernel has it (with the scheduler), iptables otherwise, as upstream falls
+// back with a warning.
+func ChooseMode(cfg Config, log *slog.Logger) (string, error) {
+	switch cfg.Mode {
+	case "", ModeIPTables:
+		return ModeIPTables, nil
+	case ModeIPVS:
+		k := cfg.IPVSKernel
+		if k == nil {
+			k = ipvs.HostKernel{NetNS: cfg.NetNS}
+		}
+		err := ipvs.Check(k, cfg.IPVSScheduler)
+		if errors.Is(err, ipvs.ErrUnavailable) {
+			log.Warn("IPVS mode requested but the kernel cannot run it; falling back to iptables mode", "reason", err)
+			return ModeIPTables, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return ModeIPVS, nil
+	default:
+		return "", fmt.Errorf("proxy: unknown --proxy-mode %q (want iptables or ipvs)", cfg.Mode)
+	}
+}
+
+type syncer interface {
+	Sync() error
+}
+
+type iptablesSyncer struct{ p *iptables.Proxier }
+
+func (s iptablesSyncer) Sync() error { _, err := s.p.Sync(); return err }
+
+// Run runs the proxy until ctx is done.
+func Run(ctx context.Context, cfg Config) error {
+	log := slog.Default()
+	runner := &iptables.ExecRunner{NetNS: cfg.NetNS}
+	if cfg.Cleanup {
+		errIPT := iptables.Cleanup(runner)
+		errIPVS := ipvs.Cleanup(ipvs.HostSystem(cfg.NetNS))
+		return errors.Join(errIPT, errIPVS)
+	}
+	hostname := cfg.HostnameOverride
+	if hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("proxy: hostname: %w", err)
+		}
+		hostname = strings.ToLower(h)
+	}
+	client := cfg.Client
+	if client == nil {
+		c, _, err := kubeconfig.Clientset(cfg.Kubeconfig, "navarch-proxy")
+		if err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+		client = c
+	}
+	mode, err := ChooseMode(cfg, log)
+	if err != nil {
+		return err
+	}
+
+	tracker := servicemap.NewTracker(hostname)
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	health := healthcheck.New(2 * cfg.SyncPeriod)
+	var prox syncer
+	switch mode {
+	case ModeIPVS:
+		if err := iptables.Cleanup(runner); err != nil {
+			log.Warn("clean up iptables mode rules", "err", err)
+		}
+		prox = ipvs.New(tracker, ipvs.HostSystem(cfg.NetNS), runner, ipvs.Config{
+			Scheduler: cfg.IPVSScheduler, ClusterCIDR: cfg.ClusterCIDR, Metrics: m, Logger: log,
+		})
+	default:
+		prox = iptablesSyncer{iptables.New(tracker, runner, iptables.Config{
+			Rules:              iptables.RuleConfig{ClusterCIDR: cfg.ClusterCIDR, MasqueradeAll: cfg.MasqueradeAll},
+			SyncPeriod:         cfg.SyncPeriod,
+			LocalhostNodePorts: true,
+			Metrics:            m,
+			Conntrack:          conntrack.NewFlusher(cfg.NetNS, log),
+			Logger:             log,
+		})}
+	}
+	log.Info("starting proxy", "mode", mode, "node", hostname)
+
+	loop := syncrunner.New(func() {
+		if err := prox.Sync(); err != nil {
+			log.Error("sync proxy rules", "err", err)
+			return
+		}
+		health.Updated()
+		if cfg.Synced != nil {
+			cfg.Synced()
+		}
+	}, cfg.MinSyncPeriod, cfg.SyncPeriod)
+
+	factory := informers.NewSharedInformerFactory(client, 0)
+	svcInf := factory.Core().V1().Services().Informer()
+	sliceInf := factory.Discovery().V1().EndpointSlices().Informer()
+	changed := func() {
+		health.QueuedUpdate()
+		loop.Trigger()
+	}
+	if _, err := svcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { tracker.OnServiceUpdate(o.(*v1.Service)); changed() },
+		UpdateFunc: func(_, o any) { tracker.OnServiceUpdate(o.(*v1.Service)); changed() },
+		DeleteFunc: func(o any) {
+			if svc, ok := tombstone[*v1.Service](o); ok {
+				tracker.OnServiceDelete(svc)
+				changed()
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("proxy: service handler: %w", err)
+	}
+	if _, err := sliceInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { tracker.OnEndpointSliceUpdate(o.(*discovery.EndpointSlice)); changed() },
+		UpdateFunc: func(_, o any) { tracker.OnEndpointSliceUpdate(o.(*discovery.EndpointSlice)); changed() },
+		DeleteFunc: func(o any) {
+			if es, ok := tombstone[*discovery.EndpointSlice](o); ok {
+				tracker.OnEndpointSliceDelete(es)
+				changed()
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("proxy: endpointslice handler: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	if cfg.HealthzBindAddress != "" {
+		ln, err := net.Listen("tcp", cfg.HealthzBindAddress)
+		if err != nil {
+			return fmt.Errorf("proxy: healthz: %w", err)
+		}
+		go func() { errc <- serve(ctx, ln, health.Handler()) }()
+	}
+	if cfg.MetricsBindAddress != "" {
+		checks := map[string]func() error{"proxy-rules": health.Check}
+		go func() { errc <- component.ServeHealth(ctx, cfg.MetricsBindAddress, checks, reg) }()
+	}
+	factory.Start(ctx.Done())
+	// The first sync is a full one: it must not run before the caches hold
+	// every service, or it would delete rules of services not yet seen.
+	if !cache.WaitForCacheSync(ctx.Done(), svcInf.HasSynced, sliceInf.HasSynced) {
+		factory.Shutdown()
+		return ctx.Err()
+	}
+	done := make(chan struct{})
+	go func() { loop.Run(ctx); close(done) }()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		cancel()
+	}
+	<-done
+	factory.Shutdown()
+	return err
+}
+
+func tombstone[T any](o any) (T, bool) {
+	if t, ok := o.(T); ok {
+		return t, true
+	}
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		t, ok := d.Obj.(T)
+		return t, ok
+	}
+	var zero T
+	return zero, false
+}
+
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("proxy: healthz server: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,317 @@
+// Package iptables implements the proxy's iptables mode: Services become NAT
+// chains in upstream kube-proxy's layout, written with one iptables-restore
+// per sync, and later syncs rewrite only the chains of changed services.
+package iptables
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"navarch.dev/proxy/pkg/metrics"
+	"navarch.dev/proxy/pkg/servicemap"
+)
+
+// Source hands out service snapshots; *servicemap.Tracker is one.
+type Source interface {
+	Snapshot() servicemap.Snapshot
+}
+
+// StaleFlusher removes conntrack entries that would keep sending traffic to
+// endpoints that are gone. May be nil.
+type StaleFlusher interface {
+	FlushStale(old, cur map[servicemap.ServiceName]*servicemap.Service, changed map[servicemap.ServiceName]struct{})
+}
+
+// Config configures a Proxier.
+type Config struct {
+	Rules RuleConfig
+	// SyncPeriod is the longest time between full syncs
+	// (--iptables-sync-period); 0 makes every sync partial after the first.
+	SyncPeriod time.Duration
+	// LocalhostNodePorts makes NodePorts answer on 127.0.0.1 by setting
+	// route_localnet, as upstream does by default.
+	LocalhostNodePorts bool
+	Metrics            *metrics.Metrics
+	Conntrack          StaleFlusher
+	Logger             *slog.Logger
+}
+
+// Proxier programs iptables from a Source. Sync is not safe for concurrent
+// use: one loop calls it.
+type Proxier struct {
+	src    Source
+	run    Runner
+	cfg    Config
+	log    *slog.Logger
+	render *renderer
+
+	// installed holds the per-service nat chains in the kernel, as of the
+	// last successful restore.
+	installed map[servicemap.ServiceName][]string
+	// services is the snapshot the kernel reflects.
+	services map[servicemap.ServiceName]*servicemap.Service
+	// pending accumulates changes not yet written (a failed sync keeps them).
+	pending  map[servicemap.ServiceName]struct{}
+	needFull bool
+	// kernelUnknown is set until a full sync has read which chains exist.
+	kernelUnknown bool
+	lastFull      time.Time
+	now           func() time.Time
+}
+
+// New returns a Proxier whose first Sync is a full one.
+func New(src Source, run Runner, cfg Config) *Proxier {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Proxier{
+		src: src, run: run, cfg: cfg, log: log,
+		render:        newRenderer(cfg.Rules),
+		installed:     map[servicemap.ServiceName][]string{},
+		pending:       map[servicemap.ServiceName]struct{}{},
+		needFull:      true,
+		kernelUnknown: true,
+		now:           time.Now,
+	}
+}
+
+// SyncResult describes what a Sync did.
+type SyncResult struct {
+	Full bool
+	// Wrote is false when nothing had changed and nothing was written.
+	Wrote bool
+	// Services is how many services' chains were rewritten.
+	Services              int
+	NATRules, FilterRules int
+	Bytes                 int
+}
+
+// Sync brings the kernel in line with the source: a full sync the first
+// time, after a failure, or when SyncPeriod has passed since the last full
+// one; otherwise a partial sync of the changed services, or nothing at all
+// when nothing changed.
+func (p *Proxier) Sync() (SyncResult, error) {
+	start := p.now()
+	snap := p.src.Snapshot()
+	for k := range snap.Changed {
+		p.pending[k] = struct{}{}
+	}
+	full := p.needFull || (p.cfg.SyncPeriod > 0 && start.Sub(p.lastFull) >= p.cfg.SyncPeriod)
+	if !full && len(p.pending) == 0 {
+		return SyncResult{}, nil
+	}
+	res, err := p.sync(snap, full)
+	if err != nil {
+		p.needFull = true
+		p.cfg.Metrics.Failed()
+		return res, err
+	}
+	if p.cfg.Conntrack != nil {
+		p.cfg.Conntrack.FlushStale(p.services, snap.Services, p.pending)
+	}
+	p.services = snap.Services
+	clear(p.pending)
+	p.needFull = false
+	if full {
+		p.lastFull = start
+	}
+	d := p.now().Sub(start)
+	p.cfg.Metrics.Synced(full, d)
+	p.cfg.Metrics.Rules("nat", res.NATRules)
+	p.cfg.Metrics.Rules("filter", res.FilterRules)
+	p.log.Debug("synced iptables rules", "full", full, "services", res.Services, "natRules", res.NATRules, "duration", d)
+	return res, nil
+}
+
+func (p *Proxier) sync(snap servicemap.Snapshot, full bool) (SyncResult, error) {
+	if full {
+		if err := p.ensureBase(); err != nil {
+			return SyncResult{}, err
+		}
+	}
+	rewrite := func(name servicemap.ServiceName) bool {
+		if full {
+			return true
+		}
+		_, ok := p.pending[name]
+		return ok
+	}
+	rs := p.render.render(sortedServices(snap.Services), rewrite)
+
+	// Chains to delete: those a rewritten or removed service no longer uses.
+	var stale []string
+	if full && p.kernelUnknown {
+		existing, err := p.existingChains()
+		if err != nil {
+			return SyncResult{}, err
+		}
+		stale = staleChains(existing, rs.chains)
+	} else {
+		var old []string
+		for name, chains := range p.installed {
+			if full || rewrite(name) {
+				old = append(old, chains...)
+			}
+		}
+		stale = staleChains(old, rs.chains)
+	}
+	data := p.render.assemble(stale)
+	if err := p.run.Restore(data); err != nil {
+		return SyncResult{}, fmt.Errorf("sync iptables rules: %w", err)
+	}
+	if full {
+		p.installed = rs.chains
+		p.kernelUnknown = false
+		p.render.forgetUnusedNames()
+	} else {
+		for name := range p.pending {
+			if c, ok := rs.chains[name]; ok {
+				p.installed[name] = c
+			} else {
+				delete(p.installed, name)
+			}
+		}
+	}
+	return SyncResult{Full: full, Wrote: true, Services: len(rs.chains), NATRules: rs.natRules, FilterRules: rs.filterRules, Bytes: len(data)}, nil
+}
+
+// staleChains returns the chains in old that no service in cur owns.
+func staleChains(old []string, cur map[servicemap.ServiceName][]string) []string {
+	if len(old) == 0 {
+		return nil
+	}
+	keep := make(map[string]bool)
+	for _, cs := range cur {
+		for _, c := range cs {
+			keep[c] = true
+		}
+	}
+	var stale []string
+	seen := map[string]bool{}
+	for _, c := range old {
+		if !keep[c] && !seen[c] {
+			seen[c] = true
+			stale = append(stale, c)
+		}
+	}
+	return stale
+}
+
+// existingChains lists the per-service nat chains in the kernel.
+func (p *Proxier) existingChains() ([]string, error) {
+	out, err := p.run.Save("nat")
+	if err != nil {
+		return nil, fmt.Errorf("list nat chains: %w", err)
+	}
+	return serviceChainsIn(out), nil
+}
+
+func serviceChainsIn(save []byte) []string {
+	var chains []string
+	sc := bufio.NewScanner(bytes.NewReader(save))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.HasPrefix(l, ":") {
+			continue
+		}
+		name, _, _ := strings.Cut(l[1:], " ")
+		if isServiceChain(name) {
+			chains = append(chains, name)
+		}
+	}
+	return chains
+}
+
+// jump is a rule in a built-in chain that leads into the proxy's chains.
+type jump struct {
+	table, from, to string
+	spec            []string
+}
+
+// jumps are installed with single-rule operations, once per full sync,
+// because the restore input never names the built-in chains (so other
+// programs' rules there are left alone).
+var jumps = []jump{
+	{"filter", "INPUT", chainExternalServices, []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes externally-visible service portals"}},
+	{"filter", "FORWARD", chainExternalServices, []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes externally-visible service portals"}},
+	{"filter", "INPUT", chainNodePorts, []string{"-m", "comment", "--comment", "kubernetes health check service ports"}},
+	{"filter", "FORWARD", chainServices, []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes service portals"}},
+	{"filter", "OUTPUT", chainServices, []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes service portals"}},
+	{"filter", "FORWARD", chainForward, []string{"-m", "comment", "--comment", "kubernetes forwarding rules"}},
+	{"filter", "INPUT", chainProxyFirewall, []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes load balancer firewall"}},
+	{"filter", "OUTPUT", chainProxyFirewall, []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes load balancer firewall"}},
+	{"filter", "FORWARD", chainProxyFirewall, []string{"-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes load balancer firewall"}},
+	{"nat", "OUTPUT", chainServices, []string{"-m", "comment", "--comment", "kubernetes service portals"}},
+	{"nat", "PREROUTING", chainServices, []string{"-m", "comment", "--comment", "kubernetes service portals"}},
+	{"nat", "POSTROUTING", chainPostrouting, []string{"-m", "comment", "--comment", "kubernetes postrouting rules"}},
+}
+
+// ensureBase creates the top-level chains and the jumps into them.
+func (p *Proxier) ensureBase() error {
+	for _, j := range jumps {
+		if err := p.run.EnsureChain(j.table, j.to); err != nil {
+			return err
+		}
+		if err := p.run.EnsureRule(false, j.table, j.from, append(j.spec, "-j", j.to)...); err != nil {
+			return err
+		}
+	}
+	if p.cfg.LocalhostNodePorts {
+		if err := p.run.Sysctl("net/ipv4/conf/all/route_localnet", "1"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Cleanup removes every rule and chain the iptables mode installs
+// (--cleanup, or when switching to IPVS mode).
+func Cleanup(run Runner) error {
+	var errs []error
+	for _, j := range jumps {
+		if err := run.DeleteRule(j.table, j.from, append(j.spec, "-j", j.to)...); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var b bytes.Buffer
+	for _, table := range []string{"filter", "nat"} {
+		save, err := run.Save(table)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ours := serviceChainsIn(save)
+		for _, c := range []string{chainServices, chainNodePorts, chainExternalServices, chainForward, chainProxyFirewall, chainPostrouting, chainMarkMasq} {
+			if bytes.Contains(save, []byte("\n:"+c+" ")) {
+				ours = append(ours, c)
+			}
+		}
+		if len(ours) == 0 {
+			continue
+		}
+		b.WriteString("*" + table + "\n")
+		for _, c := range ours {
+			b.WriteString(":" + c + " - [0:0]\n")
+		}
+		for _, c := range ours {
+			b.WriteString("-X " + c + "\n")
+		}
+		b.WriteString("COMMIT\n")
+	}
+	if b.Len() > 0 {
+		if err := run.Restore(b.Bytes()); err != nil {
+			errs = append(errs, fmt.Errorf("delete chains: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("iptables cleanup: %w", errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package iptables
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	goipt "github.com/coreos/go-iptables/iptables"
+
+	"navarch.dev/proxy/pkg/netns"
+)
+
+// Runner is what the proxier needs from the kernel's iptables. The real one
+// is ExecRunner; tests hand in a fake that records the restore input.
+type Runner interface {
+	// Restore applies iptables-restore input atomically, leaving chains the
+	// input does not mention alone (--noflush).
+	Restore(data []byte) error
+	// Save returns iptables-save output for one table.
+	Save(table string) ([]byte, error)
+	// EnsureChain creates a chain if it does not exist.
+	EnsureChain(table, chain string) error
+	// EnsureRule inserts a rule at the top of chain (or appends it when
+	// appendRule is set) unless it is already there.
+	EnsureRule(appendRule bool, table, chain string, spec ...string) error
+	// DeleteRule deletes a rule if present.
+	DeleteRule(table, chain string, spec ...string) error
+	// Sysctl sets a /proc/sys value, e.g. "net/ipv4/conf/all/route_localnet".
+	Sysctl(name, value string) error
+}
+
+// ExecRunner runs the iptables binaries, inside the network namespace at
+// NetNS when it is set.
+type ExecRunner struct {
+	NetNS string
+}
+
+var _ Runner = (*ExecRunner)(nil)
+
+func (e *ExecRunner) Restore(data []byte) error {
+	return netns.Do(e.NetNS, func() error {
+		cmd := exec.Command("iptables-restore", "-w", "5", "--noflush", "--counters")
+		cmd.Stdin = bytes.NewReader(data)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("iptables-restore: %w: %s", err, bytes.TrimSpace(out))
+		}
+		return nil
+	})
+}
+
+func (e *ExecRunner) Save(table string) ([]byte, error) {
+	var out []byte
+	err := netns.Do(e.NetNS, func() error {
+		var err error
+		out, err = exec.Command("iptables-save", "-t", table).Output()
+		if err != nil {
+			return fmt.Errorf("iptables-save -t %s: %w", table, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (e *ExecRunner) ipt(fn func(*goipt.IPTables) error) error {
+	return netns.Do(e.NetNS, func() error {
+		ipt, err := goipt.New(goipt.Timeout(5))
+		if err != nil {
+			return fmt.Errorf("iptables: %w", err)
+		}
+		return fn(ipt)
+	})
+}
+
+func (e *ExecRunner) EnsureChain(table, chain string) error {
+	return e.ipt(func(ipt *goipt.IPTables) error {
+		ok, err := ipt.ChainExists(table, chain)
+		if err != nil {
+			return fmt.Errorf("check chain %s/%s: %w", table, chain, err)
+		}
+		if ok {
+			return nil
+		}
+		if err := ipt.NewChain(table, chain); err != nil {
+			return fmt.Errorf("create chain %s/%s: %w", table, chain, err)
+		}
+		return nil
+	})
+}
+
+func (e *ExecRunner) EnsureRule(appendRule bool, table, chain string, spec ...string) error {
+	return e.ipt(func(ipt *goipt.IPTables) error {
+		ok, err := ipt.Exists(table, chain, spec...)
+		if err != nil {
+			return fmt.Errorf("check rule in %s/%s: %w", table, chain, err)
+		}
+		if ok {
+			return nil
+		}
+		if appendRule {
+			err = ipt.Append(table, chain, spec...)
+		} else {
+			err = ipt.Insert(table, chain, 1, spec...)
+		}
+		if err != nil {
+			return fmt.Errorf("add rule to %s/%s: %w", table, chain, err)
+		}
+		return nil
+	})
+}
+
+func (e *ExecRunner) DeleteRule(table, chain string, spec ...string) error {
+	return e.ipt(func(ipt *goipt.IPTables) error {
+		if ok, _ := ipt.ChainExists(table, chain); !ok {
+			return nil
+		}
+		if err := ipt.DeleteIfExists(table, chain, spec...); err != nil {
+			return fmt.Errorf("delete rule from %s/%s: %w", table, chain, err)
+		}
+		return nil
+	})
+}
+
+func (e *ExecRunner) Sysctl(name, value string) error {
+	return netns.Do(e.NetNS, func() error {
+		if err := os.WriteFile(filepath.Join("/proc/sys", name), []byte(value), 0o644); err != nil {
+			return fmt.Errorf("sysctl %s: %w", name, err)
+		}
+		return nil
+	})
+}
