@@ -1,0 +1,147 @@
+// Command navarch-kubelet is the node agent: it registers the Node and runs
+// the pods bound to it on containerd through CRI.
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"navarch.dev/kubelet/pkg/kubelet"
+	"navarch.dev/kubelet/pkg/runtime"
+	"navarch.dev/shared/component"
+	"navarch.dev/shared/kubeconfig"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "navarch-kubelet:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fs := pflag.NewFlagSet("navarch-kubelet", pflag.ContinueOnError)
+	var (
+		kubeconfigPath  = fs.String("kubeconfig", "", "kubeconfig of the kubelet's API identity")
+		hostnameOverr   = fs.String("hostname-override", "", "node name to use instead of the hostname")
+		nodeIP          = fs.String("node-ip", "", "IP address of the node (default: the first non-loopback IPv4 address)")
+		podManifestPath = fs.String("pod-manifest-path", "", "directory of static pod manifests")
+		clusterDNS      = fs.StringSlice("cluster-dns", nil, "cluster DNS server IPs for pods with dnsPolicy ClusterFirst")
+		clusterDomain   = fs.String("cluster-domain", "cluster.local", "cluster DNS domain")
+		resolvConf      = fs.String("resolv-conf", "/etc/resolv.conf", "resolv.conf for pods with dnsPolicy Default")
+		endpoint        = fs.String("container-runtime-endpoint", runtime.DefaultEndpoint, "CRI endpoint")
+		maxPods         = fs.Int("max-pods", 110, "pods this node may run")
+		nodeLabels      = fs.StringToString("node-labels", nil, "labels to add to the Node (key=value,...)")
+		taints          = fs.StringSlice("register-with-taints", nil, "taints to register the Node with (key=value:Effect,...)")
+		systemReserved  = fs.StringToString("system-reserved", nil, "resources reserved for the system (cpu=100m,memory=100Mi)")
+		kubeReserved    = fs.StringToString("kube-reserved", nil, "resources reserved for Kubernetes daemons")
+		readOnlyPort    = fs.Int("read-only-port", 10255, "read-only port (0 disables)")
+		port            = fs.Int("port", 10250, "kubelet API port")
+		healthzPort     = fs.Int("healthz-port", 10248, "healthz port (0 disables)")
+		healthzAddr     = fs.String("healthz-bind-address", "127.0.0.1", "healthz bind address")
+		address         = fs.String("address", "0.0.0.0", "bind address of the API and read-only ports")
+		statusFreq      = fs.Duration("node-status-update-frequency", 10*time.Second, "how often the Lease is renewed and the status checked")
+		podLogs         = fs.String("pod-log-dir", "/var/log/pods", "where container logs are written")
+		rootDir         = fs.String("root-dir", "/var/lib/navarch-kubelet", "kubelet state directory")
+	)
+	var logOpts component.LoggingOptions
+	logOpts.AddFlags(fs)
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	if err := component.SetupLogging(logOpts); err != nil {
+		return err
+	}
+	if *podManifestPath != "" {
+		slog.Warn("--pod-manifest-path is not implemented yet; static pods are ignored", "path", *podManifestPath)
+	}
+	hostname, err := os.Hostname()
+	if err != nil {
+		return err
+	}
+	nodeName := strings.ToLower(hostname)
+	if *hostnameOverr != "" {
+		nodeName = strings.ToLower(*hostnameOverr)
+	}
+	ip := *nodeIP
+	if ip == "" {
+		ip = firstIPv4()
+	}
+	taintList, err := parseTaints(*taints)
+	if err != nil {
+		return err
+	}
+	reserved := kubelet.DefaultReserved()
+	for _, m := range []map[string]string{*systemReserved, *kubeReserved} {
+		for k, v := range m {
+			q, err := resource.ParseQuantity(v)
+			if err != nil {
+				return fmt.Errorf("reserved %s=%s: %w", k, v, err)
+			}
+			cur := reserved[v1.ResourceName(k)]
+			cur.Add(q)
+			reserved[v1.ResourceName(k)] = cur
+		}
+	}
+	cfg := kubelet.Config{
+		NodeName: nodeName, NodeIP: ip, Hostname: hostname, RuntimeEndpoint: *endpoint,
+		ClusterDNS: *clusterDNS, ClusterDomain: *clusterDomain, ResolvConf: *resolvConf,
+		MaxPods: *maxPods, NodeLabels: *nodeLabels, Taints: taintList, Reserved: reserved,
+		PodLogRoot: *podLogs, RootDir: *rootDir, Port: *port, StatusInterval: *statusFreq,
+		RemovePodCgroups: true,
+	}
+	if *healthzPort > 0 {
+		cfg.HealthzAddr = net.JoinHostPort(*healthzAddr, fmt.Sprint(*healthzPort))
+	}
+	if *readOnlyPort > 0 {
+		cfg.ReadOnlyAddr = net.JoinHostPort(*address, fmt.Sprint(*readOnlyPort))
+	}
+	if err := os.MkdirAll(*rootDir, 0o755); err != nil {
+		return err
+	}
+	client, _, err := kubeconfig.Clientset(*kubeconfigPath, "navarch-kubelet")
+	if err != nil {
+		return err
+	}
+	return kubelet.Run(component.SignalContext(), cfg, client)
+}
+
+// parseTaints reads key[=value]:Effect items.
+func parseTaints(items []string) ([]v1.Taint, error) {
+	var out []v1.Taint
+	for _, it := range items {
+		kv, effect, ok := strings.Cut(it, ":")
+		if !ok {
+			return nil, fmt.Errorf("taint %q: want key=value:Effect", it)
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		switch v1.TaintEffect(effect) {
+		case v1.TaintEffectNoSchedule, v1.TaintEffectPreferNoSchedule, v1.TaintEffectNoExecute:
+		default:
+			return nil, fmt.Errorf("taint %q: unknown effect %q", it, effect)
+		}
+		out = append(out, v1.Taint{Key: k, Value: v, Effect: v1.TaintEffect(effect)})
+	}
+	return out, nil
+}
+
+func firstIPv4() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil && !strings.HasPrefix(n.IP.String(), "10.88.") {
+			return n.IP.String()
+		}
+	}
+	return ""
+}

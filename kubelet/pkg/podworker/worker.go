@@ -1,0 +1,379 @@
+// Package podworker runs the pods bound to this node: for each pod it makes
+// the runtime match the spec (sandbox, init containers in order, containers,
+// restarts with back-off, graceful termination) and reports what the runtime
+// shows as the pod's status.
+//
+// The Worker is a workqueue of pod keys ("namespace/name"): informer events
+// and the runtime's own changes (seen by periodic resyncs of every live pod)
+// enqueue a key, and one sync at a time per key reads the pod from its
+// Source, acts, and writes the status through its StatusWriter.
+package podworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"navarch.dev/kubelet/pkg/cgroup"
+	"navarch.dev/kubelet/pkg/runtime"
+)
+
+// Config is what the worker needs to know about its node.
+type Config struct {
+	NodeName      string
+	NodeIP        string
+	ClusterDNS    []string
+	ClusterDomain string
+	// ResolvConf is the host resolv.conf used for dnsPolicy Default.
+	ResolvConf string
+	// PodLogRoot holds the pods' container logs (/var/log/pods).
+	PodLogRoot string
+	// MachineMemory in bytes, for Burstable OOM score adjustments.
+	MachineMemory int64
+	// Allocatable answers resourceFieldRef for containers without limits.
+	Allocatable v1.ResourceList
+	// Workers is how many pods sync at once.
+	Workers int
+	// Resync is how often a live pod is synced without an event: how soon
+	// container exits are seen.
+	Resync time.Duration
+	// RemoveCgroups removes pod cgroup directories containerd leaves behind.
+	RemoveCgroups bool
+}
+
+// Source is where pods come from: the API (informer) and static manifests.
+type Source interface {
+	// Get returns the pod with key "namespace/name", or nil if there is none.
+	Get(key string) (*v1.Pod, error)
+	// List returns every pod this node should run.
+	List() ([]*v1.Pod, error)
+}
+
+// StatusWriter records a pod's status and finishes its deletion.
+type StatusWriter interface {
+	// WriteStatus stores status as the pod's status; it may be called with
+	// an unchanged status.
+	WriteStatus(ctx context.Context, pod *v1.Pod, status v1.PodStatus) error
+	// Deleted is called once a pod being deleted has no running containers
+	// left: the API pod is deleted with grace period 0.
+	Deleted(ctx context.Context, pod *v1.Pod) error
+}
+
+// Volumes prepares pod volumes on the host.
+type Volumes interface {
+	// Setup makes (or refreshes) every volume of the pod and returns the
+	// host path of each by volume name.
+	Setup(ctx context.Context, pod *v1.Pod) (map[string]string, error)
+	// TearDown removes the pod's volumes; it is called once its containers
+	// are gone.
+	TearDown(uid types.UID) error
+}
+
+// Prober reports probe results of running containers.
+type Prober interface {
+	// Update tells the prober which containers of the pod are running now
+	// (by container name → container id); it starts and stops probe loops.
+	Update(pod *v1.Pod, running map[string]string, podIP string)
+	// Result returns readiness, liveness and startup outcomes of a container.
+	Result(uid types.UID, name string) ProbeResult
+	// Forget stops every probe of the pod.
+	Forget(uid types.UID)
+}
+
+// ProbeResult is what the prober has seen of one container.
+type ProbeResult struct {
+	Ready         bool
+	Started       bool
+	LivenessFail  bool
+	FailedMessage string
+}
+
+// Worker syncs pods.
+type Worker struct {
+	cfg      Config
+	rt       *runtime.Runtime
+	client   kubernetes.Interface
+	services func() ([]*v1.Service, error)
+	source   Source
+	writer   StatusWriter
+	volumes  Volumes
+	prober   Prober
+	backoff  *backoff
+	queue    workqueue.TypedRateLimitingInterface[string]
+	now      func() time.Time
+
+	mu       sync.Mutex
+	known    map[string]*v1.Pod                     // last seen pod by key
+	statuses map[types.UID]v1.PodStatus             // last computed status
+	waiting  map[string]*v1.ContainerStateWaiting   // by uid/name
+	exited   map[string]*runtimeapi.ContainerStatus // immutable exit states by container id
+	deleted  map[types.UID]bool                     // final delete done
+	started  map[types.UID]time.Time                // pod startTime
+}
+
+// Options carry the worker's collaborators; nil ones are optional.
+type Options struct {
+	Runtime  *runtime.Runtime
+	Client   kubernetes.Interface
+	Services func() ([]*v1.Service, error)
+	Source   Source
+	Writer   StatusWriter
+	Volumes  Volumes
+	Prober   Prober
+}
+
+// New builds a Worker.
+func New(cfg Config, o Options) *Worker {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = time.Second
+	}
+	if cfg.ClusterDomain == "" {
+		cfg.ClusterDomain = "cluster.local"
+	}
+	w := &Worker{
+		cfg: cfg, rt: o.Runtime, client: o.Client, services: o.Services, source: o.Source,
+		writer: o.Writer, volumes: o.Volumes, prober: o.Prober,
+		now:      time.Now,
+		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		known:    map[string]*v1.Pod{},
+		statuses: map[types.UID]v1.PodStatus{},
+		waiting:  map[string]*v1.ContainerStateWaiting{},
+		exited:   map[string]*runtimeapi.ContainerStatus{},
+		deleted:  map[types.UID]bool{},
+		started:  map[types.UID]time.Time{},
+	}
+	w.backoff = newBackoff(func() time.Time { return w.now() })
+	return w
+}
+
+// Enqueue asks for a sync of the pod with key "namespace/name".
+func (w *Worker) Enqueue(key string) { w.queue.Add(key) }
+
+// Status returns the last status computed for a pod.
+func (w *Worker) Status(uid types.UID) (v1.PodStatus, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.statuses[uid]
+	return s, ok
+}
+
+// Run syncs pods until ctx ends, with housekeeping of orphaned sandboxes
+// every 10 seconds. Call it once.
+func (w *Worker) Run(ctx context.Context) {
+	defer w.queue.ShutDown()
+	var wg sync.WaitGroup
+	for i := 0; i < w.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w.processNext(ctx) {
+			}
+		}()
+	}
+	if pods, err := w.source.List(); err == nil {
+		for _, p := range pods {
+			w.queue.Add(key(p))
+		}
+	}
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		w.Housekeep(ctx)
+		select {
+		case <-ctx.Done():
+			w.queue.ShutDown()
+			wg.Wait()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func key(p *v1.Pod) string { return p.Namespace + "/" + p.Name }
+
+func (w *Worker) processNext(ctx context.Context) bool {
+	k, quit := w.queue.Get()
+	if quit {
+		return false
+	}
+	defer w.queue.Done(k)
+	requeue, err := w.Sync(ctx, k)
+	if err != nil {
+		if ctx.Err() == nil {
+			slog.Error("sync pod", "pod", k, "err", err)
+		}
+		w.queue.AddRateLimited(k)
+		return true
+	}
+	w.queue.Forget(k)
+	if requeue > 0 {
+		w.queue.AddAfter(k, requeue)
+	}
+	return true
+}
+
+// Sync brings one pod in line with its spec and reports its status. It
+// returns when the pod should be looked at again without an event (zero:
+// not until something changes).
+func (w *Worker) Sync(ctx context.Context, k string) (time.Duration, error) {
+	pod, err := w.source.Get(k)
+	if err != nil {
+		return 0, err
+	}
+	w.mu.Lock()
+	prev := w.known[k]
+	if pod != nil {
+		w.known[k] = pod
+	} else {
+		delete(w.known, k)
+	}
+	w.mu.Unlock()
+	if prev != nil && (pod == nil || prev.UID != pod.UID) {
+		// The pod we ran under this name is gone from the API (deleted
+		// without our final delete, or replaced): stop everything it had.
+		if err := w.cleanup(ctx, prev.UID, 0); err != nil {
+			return 0, err
+		}
+	}
+	if pod == nil {
+		return 0, nil
+	}
+	res, err := w.syncPod(ctx, pod)
+	if err != nil {
+		return 0, err
+	}
+	w.mu.Lock()
+	w.statuses[pod.UID] = res.status
+	w.mu.Unlock()
+	if w.writer != nil && !statusEqual(pod.Status, res.status) {
+		if err := w.writer.WriteStatus(ctx, pod, res.status); err != nil {
+			return 0, fmt.Errorf("write status: %w", err)
+		}
+	}
+	if pod.DeletionTimestamp != nil && res.stopped {
+		if err := w.cleanup(ctx, pod.UID, 0); err != nil {
+			return 0, err
+		}
+		w.mu.Lock()
+		done := w.deleted[pod.UID]
+		w.deleted[pod.UID] = true
+		w.mu.Unlock()
+		if !done && w.writer != nil {
+			if err := w.writer.Deleted(ctx, pod); err != nil {
+				w.mu.Lock()
+				delete(w.deleted, pod.UID)
+				w.mu.Unlock()
+				return 0, fmt.Errorf("final delete: %w", err)
+			}
+		}
+		return 0, nil
+	}
+	return res.requeue, nil
+}
+
+// statusEqual compares statuses the way the API stores them (second
+// precision timestamps).
+func statusEqual(a, b v1.PodStatus) bool {
+	return apiequality.Semantic.DeepEqual(a, b)
+}
+
+// cleanup stops and removes every sandbox of the pod, its cgroups, volumes
+// and remembered state.
+func (w *Worker) cleanup(ctx context.Context, uid types.UID, grace time.Duration) error {
+	sbs, err := w.rt.ListPodSandbox(ctx, map[string]string{LabelPodUID: string(uid)})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	ctrs, err := w.rt.ListContainers(ctx, "", map[string]string{LabelPodUID: string(uid)})
+	if err != nil {
+		return err
+	}
+	w.stopContainers(ctx, nil, ctrs, grace)
+	for _, sb := range sbs {
+		if err := w.rt.StopPodSandbox(ctx, sb.Id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := w.rt.RemovePodSandbox(ctx, sb.Id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if w.cfg.RemoveCgroups {
+		for _, p := range []string{"/kubepods/pod" + string(uid), "/kubepods/burstable/pod" + string(uid), "/kubepods/besteffort/pod" + string(uid)} {
+			if err := cgroup.Remove(p); err != nil {
+				slog.Warn("remove pod cgroup", "uid", uid, "err", err)
+			}
+		}
+	}
+	if w.volumes != nil {
+		if err := w.volumes.TearDown(uid); err != nil {
+			return err
+		}
+	}
+	if w.prober != nil {
+		w.prober.Forget(uid)
+	}
+	w.backoff.forgetPrefix(string(uid) + "/")
+	w.mu.Lock()
+	for id, st := range w.exited {
+		if st.Labels[LabelPodUID] == string(uid) {
+			delete(w.exited, id)
+		}
+	}
+	for k := range w.waiting {
+		if len(k) > len(uid) && k[:len(uid)] == string(uid) {
+			delete(w.waiting, k)
+		}
+	}
+	delete(w.statuses, uid)
+	delete(w.started, uid)
+	w.mu.Unlock()
+	return nil
+}
+
+// Housekeep removes sandboxes and containers of pods this node no longer
+// runs (deleted while the kubelet was down, or left by a crash).
+func (w *Worker) Housekeep(ctx context.Context) {
+	pods, err := w.source.List()
+	if err != nil {
+		return
+	}
+	live := map[string]bool{}
+	for _, p := range pods {
+		live[string(p.UID)] = true
+	}
+	sbs, err := w.rt.ListPodSandbox(ctx, nil)
+	if err != nil {
+		slog.Warn("housekeeping: list sandboxes", "err", err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, sb := range sbs {
+		uid := sb.Labels[LabelPodUID]
+		if uid == "" || live[uid] || seen[uid] {
+			continue
+		}
+		seen[uid] = true
+		slog.Info("removing orphaned pod sandboxes", "pod", sb.Labels[LabelPodNamespace]+"/"+sb.Labels[LabelPodName], "uid", uid)
+		if err := w.cleanup(ctx, types.UID(uid), 0); err != nil {
+			slog.Warn("housekeeping: cleanup", "uid", uid, "err", err)
+		}
+	}
+}
