@@ -27,16 +27,29 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "navctl-bin-")
+		// One binary path for every test process, replaced atomically, so
+		// test runs leave a single file behind rather than one per package.
+		dir := filepath.Join(os.TempDir(), "navctl-clitest")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			buildErr = err
+			return
+		}
+		tmp, err := os.CreateTemp(dir, "navctl-*.tmp")
 		if err != nil {
 			buildErr = err
 			return
 		}
-		binary = filepath.Join(dir, "navctl")
-		cmd := exec.Command("go", "build", "-o", binary, "navarch.dev/ctl/cmd/navctl")
+		tmp.Close()
+		cmd := exec.Command("go", "build", "-o", tmp.Name(), "navarch.dev/ctl/cmd/navctl")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
+			os.Remove(tmp.Name())
 			buildErr = fmt.Errorf("go build navctl: %v\n%s", err, out)
+			return
+		}
+		binary = filepath.Join(dir, fmt.Sprintf("navctl-%d", os.Getpid()))
+		if err := os.Rename(tmp.Name(), binary); err != nil {
+			buildErr = err
 		}
 	})
 	if buildErr != nil {
@@ -60,6 +73,14 @@ func Start(t testing.TB) *Env {
 	bin := Binary(t)
 	ts := testserver.Start(t)
 	return &Env{Server: ts, Kubeconfig: ts.Kubeconfig, Home: t.TempDir(), bin: bin}
+}
+
+// Offline returns an environment with no apiserver, for commands that only
+// read and write kubeconfig files (navctl config). Kubeconfig is empty, so
+// $KUBECONFIG is unset unless a run sets it, and ~/.kube/config is under Home.
+func Offline(t testing.TB) *Env {
+	t.Helper()
+	return &Env{Home: t.TempDir(), bin: Binary(t)}
 }
 
 // Result is what a navctl run printed and its exit code.

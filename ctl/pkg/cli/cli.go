@@ -28,8 +28,12 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// UsageError is a mistake in how the command was called.
-type UsageError struct{ Msg string }
+// UsageError is a mistake in how the command was called. Cmd, when set, is
+// the command path ("navctl drain") the hint after the message points to.
+type UsageError struct {
+	Msg string
+	Cmd string
+}
 
 func (e *UsageError) Error() string { return e.Msg }
 
@@ -39,6 +43,9 @@ func Usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Spri
 // Message is the text kubectl prints for err: "Error from server (NotFound):
 // pods "x" not found" for API errors, "error: ..." for the rest.
 func Message(err error) string {
+	if m, ok := connectionMessage(err); ok {
+		return m
+	}
 	var se apierrors.APIStatus
 	if errors.As(err, &se) {
 		st := se.Status()
@@ -72,10 +79,25 @@ func Report(w io.Writer, err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
+	var me *MultiError
+	if errors.As(err, &me) {
+		for _, e := range me.Errs {
+			fmt.Fprintln(w, strings.TrimPrefix(Message(e), "error: "))
+		}
+		return 1
+	}
+	if m, ok := invalidMessage(err); ok {
+		fmt.Fprintln(w, m)
+		return 1
+	}
 	fmt.Fprintln(w, Message(err))
 	var ue *UsageError
 	if errors.As(err, &ue) {
-		fmt.Fprintln(w, "See 'navctl <command> --help' for usage.")
+		if ue.Cmd != "" {
+			fmt.Fprintf(w, "See '%s -h' for help and examples\n", ue.Cmd)
+		} else {
+			fmt.Fprintln(w, "See 'navctl <command> --help' for usage.")
+		}
 	}
 	return 1
 }

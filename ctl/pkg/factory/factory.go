@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -104,6 +105,11 @@ func (f *Factory) RESTConfig() (*rest.Config, error) {
 			return
 		}
 		f.config.UserAgent = "navctl"
+		// Server warnings (deprecations, fieldValidation=Warn) print as
+		// kubectl prints them: "Warning: ..." on stderr, once each.
+		if f.config.WarningHandler == nil && f.IO.ErrOut != nil {
+			f.config.WarningHandler = rest.NewWarningWriter(f.IO.ErrOut, rest.WarningWriterOptions{Deduplicate: true})
+		}
 		f.config.QPS, f.config.Burst = 50, 100
 		if f.Flags.RequestTimeout != "" && f.Flags.RequestTimeout != "0" {
 			d, err := time.ParseDuration(f.Flags.RequestTimeout)
@@ -167,6 +173,26 @@ func (f *Factory) Mapper() (meta.RESTMapper, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(d), d, nil)
+	// An ambiguous short name is reported as kubectl reports it.
+	warn := func(msg string) {
+		if f.IO.ErrOut != nil {
+			fmt.Fprintf(f.IO.ErrOut, "Warning: %s\n", msg)
+		}
+	}
+	f.mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(d), d, warn)
 	return f.mapper, nil
+}
+
+// RESTClient is a client for raw requests to any path (AbsPath or
+// RequestURI): Tables, watches, --raw. Error bodies decode as Status errors.
+func (f *Factory) RESTClient() (*rest.RESTClient, error) {
+	c, err := f.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg := rest.CopyConfig(c)
+	cfg.APIPath = ""
+	cfg.GroupVersion = nil
+	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	return rest.UnversionedRESTClientFor(cfg)
 }

@@ -115,6 +115,11 @@ func ForOutput(output string) (Printer, error) {
 		return Name, nil
 	}
 	for prefix, build := range templatePrinters {
+		// A bare "jsonpath" or "custom-columns" is a template format
+		// without its template.
+		if output+"=" == prefix {
+			return build("")
+		}
 		if strings.HasPrefix(output, prefix) {
 			return build(strings.TrimPrefix(output, prefix))
 		}

@@ -214,6 +214,10 @@ func MappingFor(mapper meta.RESTMapper, typ string) (*meta.RESTMapping, error) {
 	if gvr == nil || err != nil {
 		gvk, err = mapper.KindFor(gr.WithVersion(""))
 	}
+	if err != nil && !meta.IsNoMatchError(err) {
+		// Discovery itself failed (the server is unreachable, ...).
+		return nil, err
+	}
 	if err != nil {
 		// A kind written as a kind (Deployment, deployment.apps).
 		gk := schema.ParseGroupKind(typ)

@@ -47,7 +47,7 @@ var groups = []struct {
 	{"Basic Commands (Beginner):", []func(*factory.Factory) *cobra.Command{createcmd.NewCommand, exposecmd.NewCommand, runcmd.NewCommand, setcmd.NewCommand}},
 	{"Basic Commands (Intermediate):", []func(*factory.Factory) *cobra.Command{explaincmd.NewCommand, getcmd.NewCommand, editcmd.NewCommand, deletecmd.NewCommand}},
 	{"Deploy Commands:", []func(*factory.Factory) *cobra.Command{rolloutcmd.NewCommand, scalecmd.NewCommand}},
-	{"Cluster Management Commands:", []func(*factory.Factory) *cobra.Command{clusterinfocmd.NewCommand, draincmd.NewCommand, taintcmd.NewCommand}},
+	{"Cluster Management Commands:", []func(*factory.Factory) *cobra.Command{clusterinfocmd.NewCommand, draincmd.NewCordonCommand, draincmd.NewUncordonCommand, draincmd.NewCommand, taintcmd.NewCommand}},
 	{"Troubleshooting and Debugging Commands:", []func(*factory.Factory) *cobra.Command{describecmd.NewCommand, logscmd.NewCommand, attachcmd.NewCommand, execcmd.NewCommand, portforwardcmd.NewCommand}},
 	{"Advanced Commands:", []func(*factory.Factory) *cobra.Command{applycmd.NewCommand, patchcmd.NewCommand, replacecmd.NewCommand, waitcmd.NewCommand}},
 	{"Settings Commands:", []func(*factory.Factory) *cobra.Command{labelcmd.NewCommand, annotatecmd.NewCommand}},

@@ -1,13 +1,26 @@
+// Package set is `navctl set`: changing fields of existing objects by
+// subcommand (set image).
 package set
 
 import (
 	"github.com/spf13/cobra"
 
-	"navarch.dev/ctl/pkg/cli"
 	"navarch.dev/ctl/pkg/factory"
 )
 
-// NewCommand returns the command (being written this session).
+// NewCommand returns `navctl set` and its subcommands.
 func NewCommand(f *factory.Factory) *cobra.Command {
-	return &cobra.Command{Use: "set", RunE: func(*cobra.Command, []string) error { return cli.Usagef("set: not implemented") }}
+	cmd := &cobra.Command{
+		Use:                   "set SUBCOMMAND",
+		DisableFlagsInUseLine: true,
+		Short:                 "Set specific features on objects",
+		Long: `Configure application resources.
+
+ These commands help you make changes to existing application resources.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(newImageCommand(f))
+	return cmd
 }
