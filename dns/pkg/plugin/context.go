@@ -18,13 +18,22 @@ type ServerInfo struct {
 
 // WithServer returns ctx carrying the server and zone of the chain.
 func WithServer(ctx context.Context, server, zone string) context.Context {
-	return context.WithValue(ctx, serverKey{}, ServerInfo{Server: server, Zone: zone})
+	return context.WithValue(ctx, serverKey{}, &ServerInfo{Server: server, Zone: zone})
 }
 
+var noServer = &ServerInfo{}
+
 // Server returns the ServerInfo in ctx (empty outside a server).
-func Server(ctx context.Context) ServerInfo {
-	si, _ := ctx.Value(serverKey{}).(ServerInfo)
-	return si
+func Server(ctx context.Context) ServerInfo { return *ServerRef(ctx) }
+
+// ServerRef returns the ServerInfo in ctx. The pointer is the same for
+// every query of one zone of one server (and never nil), so plugins may
+// key per-zone state such as resolved metric labels by it.
+func ServerRef(ctx context.Context) *ServerInfo {
+	if si, ok := ctx.Value(serverKey{}).(*ServerInfo); ok {
+		return si
+	}
+	return noServer
 }
 
 // PanicsTotal counts queries whose handling panicked.

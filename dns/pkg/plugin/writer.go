@@ -27,9 +27,12 @@ func (r *Recorder) WriteMsg(m *dns.Msg) error {
 	return r.ResponseWriter.WriteMsg(m)
 }
 
-// Write records the length of raw bytes written.
+// Write records the length and rcode of a packed message written raw.
 func (r *Recorder) Write(b []byte) (int, error) {
 	r.Len = len(b)
+	if len(b) >= 4 {
+		r.Rcode = int(b[3] & 0xf)
+	}
 	if r.ResponseWriter == nil {
 		return len(b), nil
 	}
@@ -80,3 +83,7 @@ func Do(r *dns.Msg) bool {
 	}
 	return false
 }
+
+// EDNSSize is the UDP payload size the server advertises in responses (the
+// DNS flag day 2020 value).
+const EDNSSize = 1232

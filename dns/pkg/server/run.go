@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -19,7 +18,11 @@ var reloadFailed = prometheus.NewCounter(prometheus.CounterOpts{
 // Run serves opts until ctx is done (returning nil) or a plugin reports a
 // fatal error (returning it). With the reload plugin it polls
 // opts.CorefilePath and switches to a changed configuration once it loads;
-// a configuration that does not load is logged and the old one kept.
+// a configuration that does not load or start is logged and the old one
+// kept. The switch does not drop queries: the new instance starts
+// listening (SO_REUSEPORT lets both hold the addresses) before the old one
+// stops, and kubernetes plugins with an unchanged API configuration take
+// over the old instance's synced index.
 func Run(ctx context.Context, opts Options) error {
 	in, err := Load(opts)
 	if err != nil {
@@ -60,21 +63,13 @@ func Run(ctx context.Context, opts Options) error {
 				opts.Corefile = src // do not retry the same broken file
 				continue
 			}
-			in.Stop()
 			if err := n.Start(); err != nil {
 				reloadFailed.Inc()
-				slog.Error("Reload: new Corefile does not start; restarting the old one", "err", err)
-				old, lerr := Load(opts)
-				if lerr == nil {
-					lerr = old.Start()
-				}
-				if lerr != nil {
-					return fmt.Errorf("reload: restart old configuration: %w", lerr)
-				}
+				slog.Error("Reload: new Corefile does not start; keeping the running one", "err", err)
 				opts.Corefile = src
-				in = old
 				continue
 			}
+			in.Stop()
 			slog.Info("Reloaded Corefile", "file", opts.CorefilePath)
 			opts = next
 			in = n

@@ -253,7 +253,9 @@ func (in *Instance) Start() error {
 	}
 	sort.Strings(httpAddrs)
 	for _, addr := range httpAddrs {
-		ln, err := net.Listen("tcp", addr)
+		// SO_REUSEPORT, like the DNS listeners: on reload the new instance
+		// binds before the old one lets go.
+		ln, err := listenTCP(addr)
 		if err != nil {
 			in.Stop()
 			return fmt.Errorf("listen on %s: %w", addr, err)

@@ -15,7 +15,7 @@ import (
 
 // ednsSize is the UDP payload size we advertise in responses (the DNS flag
 // day 2020 value).
-const ednsSize = 1232
+const ednsSize = plugin.EDNSSize
 
 type zoneEntry struct {
 	zone  string
@@ -141,10 +141,26 @@ func (w *scrubWriter) WriteMsg(m *dns.Msg) error {
 	if plugin.Proto(w.ResponseWriter) == "tcp" {
 		size = dns.MaxMsgSize
 	}
-	if size < dns.MaxMsgSize && m.Len() > size {
-		m.Truncate(size)
+	// Pack once; only an answer too large for the client is packed again.
+	b, err := m.Pack()
+	if err != nil {
+		return err
 	}
-	return w.ResponseWriter.WriteMsg(m)
+	if len(b) > size {
+		m.Truncate(size)
+		if b, err = m.Pack(); err != nil {
+			return err
+		}
+	}
+	_, err = w.ResponseWriter.Write(b)
+	return err
+}
+
+// Write sends a packed answer as it is: a plugin that writes bytes (the
+// cache) has fitted them to the client itself.
+func (w *scrubWriter) Write(b []byte) (int, error) {
+	w.written = true
+	return w.ResponseWriter.Write(b)
 }
 
 func reusePort(network, address string, c syscall.RawConn) error {

@@ -77,6 +77,34 @@ type Cache struct {
 	seed     maphash.Seed
 	pos, neg *store
 	zonesLbl string
+	// resolved holds the metric children of each server (string →
+	// *serverMetrics): a query reads one map instead of hashing labels.
+	resolved sync.Map
+}
+
+// serverMetrics are the metric children of one server; index 0 of the
+// arrays is success, 1 denial.
+type serverMetrics struct {
+	hits, evictions    [2]prometheus.Counter
+	entries            [2]prometheus.Gauge
+	misses, prefetches prometheus.Counter
+}
+
+func (c *Cache) metrics(server string) *serverMetrics {
+	if m, ok := c.resolved.Load(server); ok {
+		return m.(*serverMetrics)
+	}
+	m := &serverMetrics{
+		misses:     cacheMisses.WithLabelValues(server, c.zonesLbl),
+		prefetches: cachePrefetches.WithLabelValues(server, c.zonesLbl),
+	}
+	for i, kind := range [2]string{"success", "denial"} {
+		m.hits[i] = cacheHits.WithLabelValues(server, kind, c.zonesLbl)
+		m.evictions[i] = cacheEvictions.WithLabelValues(server, kind, c.zonesLbl)
+		m.entries[i] = cacheEntries.WithLabelValues(server, kind, c.zonesLbl)
+	}
+	v, _ := c.resolved.LoadOrStore(server, m)
+	return v.(*serverMetrics)
 }
 
 var _ plugin.Handler = (*Cache)(nil)
@@ -122,26 +150,25 @@ func (c *Cache) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 	}
 	k := c.key(qname, q.Qtype, q.Qclass, plugin.Do(r), r.CheckingDisabled)
 	now := c.now()
-	server := plugin.Server(ctx).Server
-	for _, s := range []*store{c.pos, c.neg} {
+	server := plugin.ServerRef(ctx).Server
+	cm := c.metrics(server)
+	for i, s := range [2]*store{c.pos, c.neg} {
 		it := s.get(k, now)
 		if it == nil || it.qname != qname || it.qtype != q.Qtype {
 			continue
 		}
-		kind := "success"
-		if s == c.neg {
-			kind = "denial"
+		cm.hits[i].Inc()
+		age, left := it.ages(now)
+		if !it.write(w, r, age, left) {
+			w.WriteMsg(it.reply(r, now))
 		}
-		cacheHits.WithLabelValues(server, kind, c.zonesLbl).Inc()
-		m := it.reply(r, now)
-		w.WriteMsg(m)
 		if c.shouldPrefetch(it, now) {
-			cachePrefetches.WithLabelValues(server, c.zonesLbl).Inc()
+			cm.prefetches.Inc()
 			go c.prefetch(ctx, w, r.Copy(), k, qname)
 		}
-		return m.Rcode, nil
+		return it.rcode, nil
 	}
-	cacheMisses.WithLabelValues(server, c.zonesLbl).Inc()
+	cm.misses.Inc()
 	cw := &writer{ResponseWriter: w, c: c, key: k, qname: qname, server: server}
 	return plugin.NextOrFailure(c.Name(), c.Next, ctx, cw, r)
 }
@@ -178,7 +205,7 @@ func (c *Cache) shouldPrefetch(it *item, now time.Time) bool {
 // prefetch asks the chain again for an entry about to expire.
 func (c *Cache) prefetch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, k uint64, qname string) {
 	nw := &plugin.NonWriter{ResponseWriter: w}
-	cw := &writer{ResponseWriter: nw, c: c, key: k, qname: qname, server: plugin.Server(ctx).Server}
+	cw := &writer{ResponseWriter: nw, c: c, key: k, qname: qname, server: plugin.ServerRef(ctx).Server}
 	plugin.NextOrFailure(c.Name(), c.Next, ctx, cw, r)
 }
 
@@ -204,15 +231,15 @@ func (c *Cache) set(k uint64, qname string, m *dns.Msg, server string) {
 	var (
 		s    *store
 		p    Params
-		kind string
+		kind int // 0 success, 1 denial
 		ttl  time.Duration
 	)
 	switch {
 	case m.Rcode == dns.RcodeSuccess && len(m.Answer) > 0:
-		s, p, kind = c.pos, c.Success, "success"
+		s, p, kind = c.pos, c.Success, 0
 		ttl = minTTL(m.Answer, m.Ns)
 	case m.Rcode == dns.RcodeNameError || m.Rcode == dns.RcodeSuccess:
-		s, p, kind = c.neg, c.Denial, "denial"
+		s, p, kind = c.neg, c.Denial, 1
 		ttl = -1
 		for _, rr := range m.Ns {
 			if soa, ok := rr.(*dns.SOA); ok {
@@ -229,6 +256,13 @@ func (c *Cache) set(k uint64, qname string, m *dns.Msg, server string) {
 	if ttl <= 0 {
 		return
 	}
+	// Pack a copy without OPT: the records themselves are not modified.
+	cp := &dns.Msg{MsgHdr: m.MsgHdr, Question: m.Question, Answer: clone(m.Answer), Ns: clone(m.Ns), Extra: clone(m.Extra)}
+	cp.Question = []dns.Question{{Name: qname, Qtype: m.Question[0].Qtype, Qclass: m.Question[0].Qclass}}
+	pk, err := pack(cp)
+	if err != nil {
+		return
+	}
 	now := c.now()
 	it := &item{
 		qname:         qname,
@@ -237,17 +271,16 @@ func (c *Cache) set(k uint64, qname string, m *dns.Msg, server string) {
 		authoritative: m.Authoritative,
 		ra:            m.RecursionAvailable,
 		ad:            m.AuthenticatedData,
-		answer:        clone(m.Answer),
-		ns:            clone(m.Ns),
-		extra:         clone(m.Extra),
+		packed:        pk,
 		stored:        now,
 		expires:       now.Add(ttl),
 		ttl:           ttl,
 	}
+	sm := c.metrics(server)
 	if s.set(k, it, now) {
-		cacheEvictions.WithLabelValues(server, kind, c.zonesLbl).Inc()
+		sm.evictions[kind].Inc()
 	}
-	cacheEntries.WithLabelValues(server, kind, c.zonesLbl).Set(float64(s.len()))
+	sm.entries[kind].Set(float64(s.len()))
 }
 
 func minTTL(sets ...[]dns.RR) time.Duration {
@@ -274,15 +307,14 @@ func clone(rrs []dns.RR) []dns.RR {
 	return out
 }
 
-// item is one cached answer. Its records are shared and never modified:
-// replies copy them.
+// item is one cached answer, packed; it is never modified once stored.
 type item struct {
 	qname             string
 	qtype             uint16
 	rcode             int
 	authoritative, ra bool
 	ad                bool
-	answer, ns, extra []dns.RR
+	packed            *packed
 	stored, expires   time.Time
 	ttl               time.Duration
 	prefetching       atomic.Bool
@@ -300,42 +332,6 @@ func (it *item) hit(now time.Time, window time.Duration) int {
 	}
 	it.hits++
 	return it.hits
-}
-
-// reply builds the answer to r with TTLs lowered by the time spent cached.
-func (it *item) reply(r *dns.Msg, now time.Time) *dns.Msg {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Rcode = it.rcode
-	m.Authoritative = it.authoritative
-	m.RecursionAvailable = it.ra
-	m.AuthenticatedData = it.ad
-	age := uint32(now.Sub(it.stored) / time.Second)
-	left := uint32(it.expires.Sub(now) / time.Second)
-	m.Answer = copyTTL(it.answer, age, left)
-	m.Ns = copyTTL(it.ns, age, left)
-	m.Extra = copyTTL(it.extra, age, left)
-	return m
-}
-
-// copyTTL copies rrs with their TTLs lowered by age and capped at left.
-func copyTTL(rrs []dns.RR, age, left uint32) []dns.RR {
-	if len(rrs) == 0 {
-		return nil
-	}
-	out := make([]dns.RR, len(rrs))
-	for i, rr := range rrs {
-		c := dns.Copy(rr)
-		h := c.Header()
-		if h.Ttl > age {
-			h.Ttl -= age
-		} else {
-			h.Ttl = 0
-		}
-		h.Ttl = min(h.Ttl, left)
-		out[i] = c
-	}
-	return out
 }
 
 // store is a sharded map with a capacity; when full, a random entry of the

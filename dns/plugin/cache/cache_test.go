@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -16,6 +17,16 @@ type testWriter struct {
 }
 
 func (w *testWriter) WriteMsg(m *dns.Msg) error { w.msg = m; return nil }
+
+func (w *testWriter) RemoteAddr() net.Addr {
+	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000}
+}
+
+// Write takes a packed answer (a cache hit).
+func (w *testWriter) Write(b []byte) (int, error) {
+	w.msg = new(dns.Msg)
+	return len(b), w.msg.Unpack(b)
+}
 
 func rr(s string) dns.RR {
 	r, err := dns.NewRR(s)
@@ -168,5 +179,39 @@ func TestSetup(t *testing.T) {
 				t.Errorf("unexpected cache %+v", c)
 			}
 		})
+	}
+}
+
+// TestPackedHit checks what a hit served from the packed answer carries
+// over from the query: its ID, letter case, RD/CD bits and EDNS.
+func TestPackedHit(t *testing.T) {
+	c := New()
+	c.Zones = plugin.Zones{"."}
+	c.Next = plugin.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		m := new(dns.Msg).SetReply(r)
+		m.Answer = []dns.RR{rr("a.example.org. 300 IN A 10.0.0.1")}
+		w.WriteMsg(m)
+		return dns.RcodeSuccess, nil
+	})
+	c.init()
+	c.ServeDNS(context.Background(), &testWriter{}, new(dns.Msg).SetQuestion("a.example.org.", dns.TypeA))
+
+	r := new(dns.Msg).SetQuestion("A.eXample.org.", dns.TypeA)
+	r.Id = 4242
+	r.CheckingDisabled = true
+	w := &testWriter{}
+	c.ServeDNS(context.Background(), w, r)
+	m := w.msg
+	if m == nil || m.Id != 4242 || !m.Response || !m.RecursionDesired || !m.CheckingDisabled || m.Question[0].Name != "A.eXample.org." {
+		t.Fatalf("hit = %v", m)
+	}
+	if len(m.Answer) != 1 || m.IsEdns0() != nil {
+		t.Fatalf("hit without EDNS = %v", m)
+	}
+	r.SetEdns0(4096, false)
+	c.ServeDNS(context.Background(), w, r)
+	o := w.msg.IsEdns0()
+	if o == nil || o.Do() || o.UDPSize() != plugin.EDNSSize || len(w.msg.Answer) != 1 {
+		t.Fatalf("hit with EDNS = %v", w.msg)
 	}
 }

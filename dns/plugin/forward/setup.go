@@ -20,7 +20,7 @@ import (
 //	    health_check DURATION
 //	    force_tcp
 //	    prefer_udp
-//	    expire DURATION   (accepted; sockets are pooled, not expired)
+//	    expire DURATION   (accepted; UDP sockets are shared, not expired)
 //	}
 //
 // TO is an address with an optional port (default 53), or a resolv.conf

@@ -76,6 +76,7 @@ func (k *Kubernetes) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		res = k.reverse(qname, q.Qtype)
 	} else {
 		res = k.forward(qname, zone, q.Qtype)
+		res.answer = k.chase(res.answer, q.Qtype)
 	}
 	if !res.exists && k.Fallthrough != nil && (len(k.Fallthrough) == 0 || k.Fallthrough.Matches(qname) != "") {
 		return plugin.NextOrFailure(k.Name(), k.Next, ctx, w, r)
@@ -121,6 +122,10 @@ func (k *Kubernetes) soa(zone string) dns.RR {
 		Minttl:  k.TTL,
 	}
 }
+
+// maxChase bounds how many ExternalName CNAMEs within the cluster zone are
+// followed for one answer.
+const maxChase = 8
 
 // forward answers names in the cluster zone.
 func (k *Kubernetes) forward(qname, zone string, qtype uint16) result {
@@ -268,6 +273,38 @@ func (k *Kubernetes) service(qname, zone, ns, name string, qtype uint16) result 
 		res.answer, res.extra = k.srv(qname, zone, svc, "", "")
 	}
 	return res
+}
+
+// chase follows an answer that ends in a CNAME (an ExternalName service)
+// whose target is in a cluster zone, appending the target's records, so
+// the client gets them in one answer as from any resolver. Targets outside
+// are left to the client's resolver; a loop or a chain longer than
+// maxChase stops at the last new name.
+func (k *Kubernetes) chase(answer []dns.RR, qtype uint16) []dns.RR {
+	if qtype == dns.TypeCNAME || len(answer) == 0 {
+		return answer
+	}
+	if _, ok := answer[len(answer)-1].(*dns.CNAME); !ok {
+		return answer // the common case: nothing to follow
+	}
+	seen := map[string]bool{}
+	for range maxChase {
+		if len(answer) == 0 {
+			return answer
+		}
+		cname, ok := answer[len(answer)-1].(*dns.CNAME)
+		if !ok {
+			return answer
+		}
+		seen[cname.Hdr.Name] = true
+		target := cname.Target
+		zone := k.Zones.Matches(target)
+		if zone == "" || isReverse(zone) || seen[target] {
+			return answer
+		}
+		answer = append(answer, k.forward(target, zone, qtype).answer...)
+	}
+	return answer
 }
 
 // addresses are the A or AAAA records of a service: its cluster IPs, or

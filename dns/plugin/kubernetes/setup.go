@@ -3,8 +3,10 @@ package kubernetes
 import (
 	"context"
 	"strconv"
+	"sync"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"navarch.dev/dns/pkg/plugin"
 )
@@ -73,18 +75,88 @@ func Setup(c *plugin.Config, d plugin.Directive) error {
 	if err != nil {
 		return d.Errorf("%v", err)
 	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
+	if _, err := kubernetes.NewForConfig(cfg); err != nil {
 		return d.Errorf("%v", err)
 	}
-	idx, err := newAPIIndex(client, k.Pods == PodsVerified)
-	if err != nil {
-		return d.Errorf("%v", err)
-	}
-	k.Index = idx
-	ctx, cancel := context.WithCancel(context.Background())
-	c.OnStartup(func() error { idx.run(ctx); return nil })
-	c.OnShutdown(func() error { cancel(); idx.shutdown(); return nil })
+	// The index is taken at startup, not here: a configuration that fails
+	// to load after this directive is dropped without a shutdown.
+	key := indexKey{kubeconfig: kubeconfig, host: cfg.Host, pods: k.Pods == PodsVerified}
+	var idx *apiIndex
+	c.OnStartup(func() error {
+		var err error
+		idx, err = acquireIndex(key, cfg)
+		if err != nil {
+			return plugin.Error("kubernetes", err)
+		}
+		k.Index = idx
+		return nil
+	})
+	c.OnShutdown(func() error {
+		if idx != nil {
+			releaseIndex(key, idx)
+		}
+		return nil
+	})
 	c.AddPlugin(func(next plugin.Handler) plugin.Handler { k.Next = next; return k })
 	return nil
+}
+
+// Indexes are shared by every kubernetes plugin of the process that reads
+// the same API with the same options: by the server blocks of one
+// Corefile, and across a reload, where the new configuration starts
+// before the old one stops and so takes over the running, synced index
+// instead of answering SERVFAIL until a new one has listed everything.
+var (
+	indexesMu sync.Mutex
+	indexes   = map[indexKey]*sharedIndex{}
+)
+
+type indexKey struct {
+	kubeconfig, host string
+	pods             bool
+}
+
+type sharedIndex struct {
+	idx    *apiIndex
+	refs   int
+	cancel context.CancelFunc
+}
+
+func acquireIndex(key indexKey, cfg *rest.Config) (*apiIndex, error) {
+	indexesMu.Lock()
+	defer indexesMu.Unlock()
+	if s := indexes[key]; s != nil {
+		s.refs++
+		return s.idx, nil
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := newAPIIndex(client, key.pods)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	idx.run(ctx)
+	indexes[key] = &sharedIndex{idx: idx, refs: 1, cancel: cancel}
+	return idx, nil
+}
+
+func releaseIndex(key indexKey, idx *apiIndex) {
+	indexesMu.Lock()
+	s := indexes[key]
+	if s == nil || s.idx != idx {
+		indexesMu.Unlock()
+		return
+	}
+	s.refs--
+	if s.refs > 0 {
+		indexesMu.Unlock()
+		return
+	}
+	delete(indexes, key)
+	indexesMu.Unlock()
+	s.cancel()
+	idx.shutdown()
 }

@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -42,9 +43,48 @@ var (
 // Metrics records every query that passes through it.
 type Metrics struct {
 	Next plugin.Handler
+
+	// resolved caches the metric children of each label combination seen
+	// (childKey → *children), so a query costs one map read instead of
+	// hashing label strings into four vectors.
+	resolved sync.Map
 }
 
 var _ plugin.Handler = (*Metrics)(nil)
+
+type childKey struct {
+	si     *plugin.ServerInfo
+	tcp    bool
+	family uint8
+	qtype  uint16
+	rcode  int
+}
+
+type children struct {
+	requests, responses prometheus.Counter
+	duration, size      prometheus.Observer
+}
+
+func (m *Metrics) lookup(k childKey) *children {
+	if c, ok := m.resolved.Load(k); ok {
+		return c.(*children)
+	}
+	proto, family, qtype := "udp", "1", typeLabel(k.qtype)
+	if k.tcp {
+		proto = "tcp"
+	}
+	if k.family == 2 {
+		family = "2"
+	}
+	c := &children{
+		requests:  RequestCount.WithLabelValues(k.si.Server, k.si.Zone, proto, family, qtype),
+		responses: ResponseCount.WithLabelValues(k.si.Server, k.si.Zone, rcodeLabel(k.rcode)),
+		duration:  RequestDuration.WithLabelValues(k.si.Server, k.si.Zone, qtype),
+		size:      ResponseSize.WithLabelValues(k.si.Server, k.si.Zone, proto),
+	}
+	v, _ := m.resolved.LoadOrStore(k, c)
+	return v.(*children)
+}
 
 // Name implements plugin.Handler.
 func (m *Metrics) Name() string { return "prometheus" }
@@ -54,23 +94,27 @@ func (m *Metrics) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	start := time.Now()
 	rec := plugin.NewRecorder(w)
 	rcode, err := plugin.NextOrFailure(m.Name(), m.Next, ctx, rec, r)
-	si := plugin.Server(ctx)
-	proto := plugin.Proto(w)
-	family := "1"
+	k := childKey{si: plugin.ServerRef(ctx), family: 1, qtype: r.Question[0].Qtype, rcode: rcode}
 	if a := w.RemoteAddr(); a != nil {
+		k.tcp = a.Network() == "tcp"
 		if ip := addrIP(a); ip != nil && ip.To4() == nil {
-			family = "2"
+			k.family = 2
 		}
 	}
-	qtype := typeLabel(r.Question[0].Qtype)
-	RequestCount.WithLabelValues(si.Server, si.Zone, proto, family, qtype).Inc()
-	rc := rcode
-	if rec.Msg != nil {
-		rc = rec.Msg.Rcode
+	if typeLabel(k.qtype) == "other" {
+		k.qtype = 0 // one child for all other types
 	}
-	ResponseCount.WithLabelValues(si.Server, si.Zone, rcodeLabel(rc)).Inc()
-	RequestDuration.WithLabelValues(si.Server, si.Zone, qtype).Observe(time.Since(start).Seconds())
-	ResponseSize.WithLabelValues(si.Server, si.Zone, proto).Observe(float64(rec.Len))
+	if rec.Msg != nil || rec.Len > 0 {
+		k.rcode = rec.Rcode
+	}
+	if _, ok := dns.RcodeToString[k.rcode]; !ok {
+		k.rcode = -1
+	}
+	c := m.lookup(k)
+	c.requests.Inc()
+	c.responses.Inc()
+	c.duration.Observe(time.Since(start).Seconds())
+	c.size.Observe(float64(rec.Len))
 	return rcode, err
 }
 

@@ -28,6 +28,7 @@ func main() {
 	fs.BoolVar(&cfg.MasqueradeAll, "masquerade-all", false, "masquerade all traffic sent to Service cluster IPs")
 	fs.StringVar(&cfg.HealthzBindAddress, "healthz-bind-address", cfg.HealthzBindAddress, "address for the /healthz server (empty to disable)")
 	fs.StringVar(&cfg.MetricsBindAddress, "metrics-bind-address", cfg.MetricsBindAddress, "address for the /metrics server (empty to disable)")
+	fs.StringVar(&cfg.IPTablesBackend, "iptables-backend", cfg.IPTablesBackend, `Navarch: iptables backend, "legacy", "nft" or "auto": the backend that already holds Kubernetes chains, else the one holding the host's rules, else legacy (faster for large rule sets)`)
 	fs.BoolVar(&cfg.Cleanup, "cleanup", false, "remove every rule the proxy installed, then exit")
 	pflag.Parse()
 	if err := component.SetupLogging(logOpts); err != nil {

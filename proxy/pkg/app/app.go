@@ -51,6 +51,8 @@ type Config struct {
 	HealthzBindAddress string
 	MetricsBindAddress string
 	Cleanup            bool
+	// IPTablesBackend is "auto", "legacy" or "nft" (--iptables-backend).
+	IPTablesBackend string
 
 	// Client, when set, is used instead of loading Kubeconfig.
 	Client kubernetes.Interface
@@ -72,6 +74,7 @@ func Defaults() Config {
 		SyncPeriod:         30 * time.Second,
 		HealthzBindAddress: "0.0.0.0:10256",
 		MetricsBindAddress: "127.0.0.1:10249",
+		IPTablesBackend:    string(iptables.BackendAuto),
 	}
 }
 
@@ -112,12 +115,31 @@ func (s iptablesSyncer) Sync() error { _, err := s.p.Sync(); return err }
 // Run runs the proxy until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
 	log := slog.Default()
-	runner := &iptables.ExecRunner{NetNS: cfg.NetNS}
-	if cfg.Cleanup {
-		errIPT := iptables.Cleanup(runner)
-		errIPVS := ipvs.Cleanup(ipvs.HostSystem(cfg.NetNS))
-		return errors.Join(errIPT, errIPVS)
+	backend, err := iptables.ParseBackend(cfg.IPTablesBackend)
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
 	}
+	if cfg.Cleanup {
+		// Rules may have been left in either backend by an earlier run.
+		var errs []error
+		for _, b := range []iptables.Backend{iptables.BackendLegacy, iptables.BackendNFT} {
+			if backend == iptables.BackendAuto || backend == b {
+				r := &iptables.ExecRunner{NetNS: cfg.NetNS, Backend: b}
+				if _, err := r.Save("nat"); err != nil && backend == iptables.BackendAuto {
+					continue // backend not available here
+				}
+				errs = append(errs, iptables.Cleanup(r))
+			}
+		}
+		errs = append(errs, ipvs.Cleanup(ipvs.HostSystem(cfg.NetNS)))
+		return errors.Join(errs...)
+	}
+	if backend == iptables.BackendAuto {
+		if backend, err = iptables.DetectBackend(cfg.NetNS); err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+	}
+	runner := &iptables.ExecRunner{NetNS: cfg.NetNS, Backend: backend}
 	hostname := cfg.HostnameOverride
 	if hostname == "" {
 		h, err := os.Hostname()
@@ -162,7 +184,7 @@ func Run(ctx context.Context, cfg Config) error {
 			Logger:             log,
 		})}
 	}
-	log.Info("starting proxy", "mode", mode, "node", hostname)
+	log.Info("starting proxy", "mode", mode, "iptablesBackend", backend, "node", hostname)
 
 	loop := syncrunner.New(func() {
 		if err := prox.Sync(); err != nil {

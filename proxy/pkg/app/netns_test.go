@@ -73,10 +73,12 @@ func startCluster(t *testing.T, nBackends int) *cluster {
 		if err := <-done; err != nil {
 			t.Errorf("proxy: %v", err)
 		}
-		if err := iptables.Cleanup(&iptables.ExecRunner{NetNS: c.node}); err != nil {
-			t.Errorf("cleanup: %v", err)
+		for _, b := range []iptables.Backend{iptables.BackendLegacy, iptables.BackendNFT} {
+			if err := iptables.Cleanup(&iptables.ExecRunner{NetNS: c.node, Backend: b}); err != nil {
+				t.Errorf("cleanup %s: %v", b, err)
+			}
 		}
-		if out := lab.Exec(c.node, "iptables-save"); strings.Contains(out, "KUBE-") {
+		if out := c.save(); strings.Contains(out, "KUBE-") {
 			t.Errorf("rules left after cleanup:\n%s", out)
 		}
 	})
@@ -121,12 +123,18 @@ func (c *cluster) setEndpoints(t *testing.T, ns, name string, backends ...int) {
 func (c *cluster) waitRules(t *testing.T, what string, ok func(nat string) bool) {
 	t.Helper()
 	for range 600 {
-		if ok(c.lab.Exec(c.node, "iptables-save")) {
+		if ok(c.save()) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("rules never showed %s:\n%s", what, c.lab.Exec(c.node, "iptables-save"))
+	t.Fatalf("rules never showed %s:\n%s", what, c.save())
+}
+
+// save returns the node's rules in both iptables backends: the proxy picks
+// one itself (--iptables-backend=auto).
+func (c *cluster) save() string {
+	return c.lab.Exec(c.node, "iptables-legacy-save") + c.lab.Exec(c.node, "iptables-nft-save")
 }
 
 // hits sends n requests from the client namespace and counts answers by

@@ -46,53 +46,75 @@ func benchTracker(n, eps int) *servicemap.Tracker {
 
 // BenchmarkSync measures full and one-service partial syncs of 1k, 5k and
 // 10k services with 10 endpoints each against real iptables-restore in a
-// fresh network namespace, beside the floor: a plain iptables-restore of
-// the same full-sync text into another fresh namespace. Run with
+// fresh network namespace, beside the floor: a plain restore of the same
+// full-sync text, with the same backend, into another fresh namespace. Two
+// partial syncs are timed: an endpoint change (the service's own chains
+// only) and a new service (which also rewrites the shared chains); "restore"
+// is the part spent in iptables-restore, the rest is Go. Run with
 // -benchtime 1x; it prints a table.
 func BenchmarkSync(b *testing.B) {
-	fmt.Fprintf(os.Stdout, "\n%-9s %8s %12s %12s %7s %13s %13s\n", "services", "rules", "floor", "full sync", "ratio", "partial sync", "partial bytes")
+	fmt.Fprintf(os.Stdout, "\n%-7s %8s %7s %10s %10s %10s %6s %10s %10s %8s %10s %10s\n", "backend", "services", "rules",
+		"floor", "full sync", "(restore)", "ratio", "ep change", "(restore)", "(bytes)", "svc add", "(restore)")
 	for _, n := range benchSizes() {
-		lab := netnstest.New(b)
-		nsFull, nsFloor := lab.NS(fmt.Sprintf("full%d", n)), lab.NS(fmt.Sprintf("floor%d", n))
-		tr := benchTracker(n, 10)
-		run := &recordingRunner{ExecRunner: &ExecRunner{NetNS: nsFull}}
-		p := New(tr, run, Config{Rules: ruleCfg})
-
-		start := time.Now()
-		res, err := p.Sync()
-		full := time.Since(start)
-		if err != nil {
-			b.Fatal(err)
+		for _, backend := range benchBackends(n) {
+			benchSync(b, backend, n)
 		}
-		text := append([]byte(nil), run.last...)
-
-		floorStart := time.Now()
-		cmd := exec.Command("ip", "netns", "exec", nsName(nsFloor), "iptables-restore", "--noflush")
-		cmd.Stdin = bytesReader(text)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("floor restore: %v: %s", err, out)
-		}
-		floor := time.Since(floorStart)
-
-		// One service loses an endpoint: the partial sync rewrites its chains
-		// and the top-level chains only.
-		name := "svc-00007"
-		tr.OnEndpointSliceUpdate(testobj.Slice("bench", name, name+"-a", map[int32]int32{80: 8080},
-			testobj.Endpoint{IP: "10.128.0.7", Node: "node-b"}))
-		start = time.Now()
-		pres, err := p.Sync()
-		partial := time.Since(start)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if pres.Full {
-			b.Fatal("second sync was full")
-		}
-		fmt.Fprintf(os.Stdout, "%-9d %8d %12s %12s %6.2fx %13s %13d\n", n, res.NATRules+res.FilterRules,
-			floor.Round(time.Millisecond), full.Round(time.Millisecond), float64(full)/float64(floor), partial.Round(time.Millisecond), pres.Bytes)
 	}
 	for range b.N {
 	}
+}
+
+func benchSync(b *testing.B, backend Backend, n int) {
+	lab := netnstest.New(b)
+	nsFull, nsFloor := lab.NS(fmt.Sprintf("full%d", n)), lab.NS(fmt.Sprintf("floor%d", n))
+	tr := benchTracker(n, 10)
+	run := &recordingRunner{ExecRunner: &ExecRunner{NetNS: nsFull, Backend: backend}}
+	p := New(tr, run, Config{Rules: ruleCfg})
+
+	start := time.Now()
+	res, err := p.Sync()
+	full, fullRestore := time.Since(start), run.restore
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := append([]byte(nil), run.last...)
+
+	floorStart := time.Now()
+	cmd := exec.Command("ip", "netns", "exec", nsName(nsFloor), backend.binary("-restore"), "--noflush")
+	cmd.Stdin = bytesReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("floor restore: %v: %s", err, out)
+	}
+	floor := time.Since(floorStart)
+
+	partial := func(change func()) (time.Duration, time.Duration, int) {
+		change()
+		start := time.Now()
+		res, err := p.Sync()
+		d := time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Full {
+			b.Fatal("partial sync was full")
+		}
+		return d, run.restore, res.Bytes
+	}
+	// One service loses an endpoint: only its own chains change.
+	name := "svc-00007"
+	ep, epRestore, epBytes := partial(func() {
+		tr.OnEndpointSliceUpdate(testobj.Slice("bench", name, name+"-a", map[int32]int32{80: 8080},
+			testobj.Endpoint{IP: "10.128.0.7", Node: "node-b"}))
+	})
+	// A service is added: KUBE-SERVICES gains a rule.
+	add, addRestore, _ := partial(func() {
+		tr.OnServiceUpdate(testobj.Service("bench", "zz-new", "10.200.0.1", []int32{80}))
+		tr.OnEndpointSliceUpdate(testobj.Slice("bench", "zz-new", "zz-new-a", map[int32]int32{80: 8080},
+			testobj.Endpoint{IP: "10.201.0.1", Node: "node-b"}))
+	})
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	fmt.Fprintf(os.Stdout, "%-7s %8d %7d %10s %10s %10s %5.2fx %10s %10s %8d %10s %10s\n", backend, n, res.NATRules+res.FilterRules,
+		ms(floor), ms(full), ms(fullRestore), float64(full)/float64(floor), ms(ep), ms(epRestore), epBytes, ms(add), ms(addRestore))
 }
 
 func nsName(path string) string { return path[len("/var/run/netns/"):] }
@@ -108,6 +130,23 @@ func (r *bytesReaderT) Read(p []byte) (int, error) {
 	n := copy(p, r.b)
 	r.b = r.b[n:]
 	return n, nil
+}
+
+// benchBackends are the backends to measure at n services: those in
+// $NAVARCH_PROXY_BENCH_BACKENDS (comma-separated), else legacy, plus nft up
+// to 1k services (iptables-nft 1.8 needs many minutes to restore 5k).
+func benchBackends(n int) []Backend {
+	if env := os.Getenv("NAVARCH_PROXY_BENCH_BACKENDS"); env != "" {
+		var out []Backend
+		for _, f := range strings.Split(env, ",") {
+			out = append(out, Backend(strings.TrimSpace(f)))
+		}
+		return out
+	}
+	if n <= 1000 {
+		return []Backend{BackendLegacy, BackendNFT}
+	}
+	return []Backend{BackendLegacy}
 }
 
 // benchSizes are the service counts to measure: 1k, 5k and 10k, or the

@@ -55,6 +55,10 @@ type Proxier struct {
 	installed map[servicemap.ServiceName][]string
 	// services is the snapshot the kernel reflects.
 	services map[servicemap.ServiceName]*servicemap.Service
+	// records holds each installed service's rules in the shared chains and
+	// its rule counts; natRules and filterRules are the installed totals.
+	records               map[servicemap.ServiceName]svcRecord
+	natRules, filterRules int
 	// pending accumulates changes not yet written (a failed sync keeps them).
 	pending  map[servicemap.ServiceName]struct{}
 	needFull bool
@@ -142,7 +146,17 @@ func (p *Proxier) sync(snap servicemap.Snapshot, full bool) (SyncResult, error) 
 		_, ok := p.pending[name]
 		return ok
 	}
-	rs := p.render.render(sortedServices(snap.Services), rewrite)
+	// A partial sync whose services keep their rules in the shared chains
+	// rewrites only their own chains; otherwise the shared chains are
+	// rewritten too, from every service.
+	var rs ruleSet
+	kept := false
+	if !full {
+		rs, kept = p.render.renderChanged(changedServices(snap.Services, p.pending), p.pending, p.records)
+	}
+	if !kept {
+		rs = p.render.render(sortedServices(snap.Services), rewrite)
+	}
 
 	// Chains to delete: those a rewritten or removed service no longer uses.
 	var stale []string
@@ -161,7 +175,7 @@ func (p *Proxier) sync(snap servicemap.Snapshot, full bool) (SyncResult, error) 
 		}
 		stale = staleChains(old, rs.chains)
 	}
-	data := p.render.assemble(stale)
+	data := p.render.assemble(stale, rs.sharedKept)
 	if err := p.run.Restore(data); err != nil {
 		return SyncResult{}, fmt.Errorf("sync iptables rules: %w", err)
 	}
@@ -178,7 +192,50 @@ func (p *Proxier) sync(snap servicemap.Snapshot, full bool) (SyncResult, error) 
 			}
 		}
 	}
-	return SyncResult{Full: full, Wrote: true, Services: len(rs.chains), NATRules: rs.natRules, FilterRules: rs.filterRules, Bytes: len(data)}, nil
+	if kept {
+		p.natRules += rs.natRules
+		p.filterRules += rs.filterRules
+		for name := range p.pending {
+			old := p.records[name]
+			p.natRules -= old.nat
+			p.filterRules -= old.filter
+			if rec, ok := rs.records[name]; ok {
+				p.records[name] = rec
+			} else {
+				delete(p.records, name)
+			}
+		}
+	} else {
+		p.natRules, p.filterRules = rs.natRules, rs.filterRules
+		if !full {
+			// Services not rewritten were rendered without their own chains,
+			// which are still installed: keep their full records.
+			for name, rec := range rs.records {
+				if _, ok := p.pending[name]; ok {
+					continue
+				}
+				if old, ok := p.records[name]; ok {
+					p.natRules += old.nat - rec.nat
+					p.filterRules += old.filter - rec.filter
+					rs.records[name] = old
+				}
+			}
+		}
+		p.records = rs.records
+	}
+	return SyncResult{Full: full, Wrote: true, Services: len(rs.chains), NATRules: p.natRules, FilterRules: p.filterRules, Bytes: len(data)}, nil
+}
+
+// changedServices returns the services of m named in changed, sorted by
+// name; deleted ones are absent.
+func changedServices(m map[servicemap.ServiceName]*servicemap.Service, changed map[servicemap.ServiceName]struct{}) []*servicemap.Service {
+	sub := make(map[servicemap.ServiceName]*servicemap.Service, len(changed))
+	for name := range changed {
+		if s, ok := m[name]; ok {
+			sub[name] = s
+		}
+	}
+	return sortedServices(sub)
 }
 
 // staleChains returns the chains in old that no service in cur owns.
@@ -275,16 +332,29 @@ func (p *Proxier) ensureBase() error {
 // (--cleanup, or when switching to IPVS mode).
 func Cleanup(run Runner) error {
 	var errs []error
+	saves := map[string][]byte{}
+	for _, table := range []string{"filter", "nat"} {
+		save, err := run.Save(table)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		saves[table] = save
+	}
 	for _, j := range jumps {
+		// A jump to a chain that does not exist cannot be there (and
+		// iptables refuses to even look for it).
+		if !bytes.Contains(saves[j.table], []byte("\n:"+j.to+" ")) {
+			continue
+		}
 		if err := run.DeleteRule(j.table, j.from, append(j.spec, "-j", j.to)...); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	var b bytes.Buffer
 	for _, table := range []string{"filter", "nat"} {
-		save, err := run.Save(table)
-		if err != nil {
-			errs = append(errs, err)
+		save, ok := saves[table]
+		if !ok {
 			continue
 		}
 		ours := serviceChainsIn(save)

@@ -219,6 +219,10 @@ func TestPartialSync(t *testing.T) {
 			tr.OnServiceDelete(testobj.Service("ns1", "b", "10.96.0.2", []int32{80}))
 		}, advance: time.Second, wantWrite: true},
 		{name: "periodic full sync", change: func() {}, advance: 30 * time.Second, wantWrite: true, wantFull: true},
+		{name: "service added", change: func() {
+			tr.OnServiceUpdate(testobj.Service("ns1", "c", "10.96.0.3", []int32{80}))
+			tr.OnEndpointSliceUpdate(testobj.Slice("ns1", "c", "c-1", ports(80, 80), ep("10.244.3.1")))
+		}, advance: time.Second, wantWrite: true},
 	}
 	for i, st := range steps {
 		now = now.Add(st.advance)
@@ -234,6 +238,15 @@ func TestPartialSync(t *testing.T) {
 		}
 		if wrote {
 			checkGolden(t, "partial-"+string(rune('0'+i))+"-"+strings.ReplaceAll(st.name, " ", "-"), run.last())
+			// The rule counts of a partial sync are the kernel's totals: what
+			// a full sync of the same services writes.
+			ref, err := New(tr, &fakeRunner{}, Config{Rules: ruleCfg}).Sync()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.NATRules != ref.NATRules || res.FilterRules != ref.FilterRules {
+				t.Errorf("step %q: counted %d nat, %d filter rules, a full sync writes %d, %d", st.name, res.NATRules, res.FilterRules, ref.NATRules, ref.FilterRules)
+			}
 		}
 	}
 	wantJumps := len(jumps) * 2 // one set per full sync

@@ -24,8 +24,23 @@ type ruleSet struct {
 	// chains maps each service written in this round to the per-service nat
 	// chains it now owns.
 	chains map[servicemap.ServiceName][]string
-	// rules counts the rules written per table.
+	// records holds, for each service rendered in this round, its rules in
+	// the shared chains and its rule counts.
+	records map[servicemap.ServiceName]svcRecord
+	// rules counts the rules written per table; after a render that left
+	// the shared chains alone, the counts of the rendered services only.
 	natRules, filterRules int
+	// sharedKept is set when the input leaves the shared chains
+	// (KUBE-SERVICES, KUBE-NODEPORTS and the filter chains) as they are.
+	sharedKept bool
+}
+
+// svcRecord remembers what a service contributed to the last restore: the
+// exact text of its rules in the shared chains, so a partial sync can tell
+// whether those chains need rewriting at all, and how many rules it has.
+type svcRecord struct {
+	shared      string
+	nat, filter int
 }
 
 // renderer writes iptables-restore text. It is not safe for concurrent use;
@@ -40,6 +55,10 @@ type renderer struct {
 	nFilt  int
 	// probs caches the "--probability" arguments by (remaining endpoints).
 	probs []string
+	// sharedText collects the shared-chain rules of the service being
+	// rendered; ownOnly drops them from the output after collecting them.
+	sharedText []byte
+	ownOnly    bool
 	// names caches chain hashes by input: hashing is a large part of a full
 	// sync and the inputs rarely change.
 	names map[string]string
@@ -106,14 +125,11 @@ func quote(s string) string { return `"` + s + `"` }
 // name); assemble returns it. Per-service chains are declared and written only for services
 // where rewrite returns true; the others keep the chains they have in the
 // kernel (upstream's partial sync), and only their jump rules in the
-// top-level chains, which are always rewritten, are emitted.
+// top-level chains, which render always rewrites, are emitted. A partial
+// sync that leaves those rules as they are uses renderChanged instead.
 func (r *renderer) render(svcs []*servicemap.Service, rewrite func(servicemap.ServiceName) bool) ruleSet {
-	r.filter.Reset()
-	r.nat.Reset()
-	r.decl.Reset()
-	r.out.Reset()
-	r.nNat, r.nFilt = 0, 0
-	rs := ruleSet{chains: map[servicemap.ServiceName][]string{}}
+	r.reset()
+	rs := ruleSet{chains: map[servicemap.ServiceName][]string{}, records: make(map[servicemap.ServiceName]svcRecord, len(svcs))}
 
 	for _, c := range []string{chainServices, chainNodePorts, chainPostrouting, chainMarkMasq} {
 		r.declare(c)
@@ -126,14 +142,7 @@ func (r *renderer) render(svcs []*servicemap.Service, rewrite func(servicemap.Se
 	r.filterRule(chainForward, "-m", "comment", "--comment", `"kubernetes forwarding conntrack rule"`, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")
 
 	for _, svc := range svcs {
-		write := rewrite(svc.Name)
-		var owned []string
-		for _, p := range svc.Ports {
-			owned = r.servicePort(p, write, owned)
-		}
-		if write {
-			rs.chains[svc.Name] = owned
-		}
+		r.service(svc, rewrite(svc.Name), &rs)
 	}
 	r.natRule(chainServices, "-m", "comment", "--comment", `"kubernetes service nodeports; NOTE: this must be the last rule in this chain"`,
 		"-m", "addrtype", "--dst-type", "LOCAL", "-j", chainNodePorts)
@@ -141,9 +150,59 @@ func (r *renderer) render(svcs []*servicemap.Service, rewrite func(servicemap.Se
 	return rs
 }
 
+func (r *renderer) reset() {
+	r.filter.Reset()
+	r.nat.Reset()
+	r.decl.Reset()
+	r.out.Reset()
+	r.nNat, r.nFilt = 0, 0
+	r.ownOnly = false
+}
+
+// service renders one service into rs: its rules in the shared chains, and
+// its own chains when write is set.
+func (r *renderer) service(svc *servicemap.Service, write bool, rs *ruleSet) {
+	r.sharedText = r.sharedText[:0]
+	nat, filter := r.nNat, r.nFilt
+	var owned []string
+	for _, p := range svc.Ports {
+		owned = r.servicePort(p, write, owned)
+	}
+	if write {
+		rs.chains[svc.Name] = owned
+	}
+	rs.records[svc.Name] = svcRecord{shared: string(r.sharedText), nat: r.nNat - nat, filter: r.nFilt - filter}
+}
+
+// renderChanged prepares a restore input that rewrites only the own chains
+// of the changed services (svcs, sorted; a deleted one is absent), leaving
+// the shared chains alone. That is only right when every changed service's
+// rules in the shared chains are exactly those in last (the records of the
+// last restore); ok is false when one differs, and the caller must render
+// with render instead. Counts in rs are those of the changed services.
+func (r *renderer) renderChanged(svcs []*servicemap.Service, changed map[servicemap.ServiceName]struct{}, last map[servicemap.ServiceName]svcRecord) (rs ruleSet, ok bool) {
+	r.reset()
+	r.ownOnly = true
+	rs = ruleSet{chains: make(map[servicemap.ServiceName][]string, len(changed)), records: make(map[servicemap.ServiceName]svcRecord, len(changed)), sharedKept: true}
+	for _, svc := range svcs {
+		r.service(svc, true, &rs)
+		if rs.records[svc.Name].shared != last[svc.Name].shared {
+			return ruleSet{}, false
+		}
+	}
+	for name := range changed {
+		if _, ok := rs.records[name]; !ok && last[name].shared != "" {
+			return ruleSet{}, false // deleted: its shared rules must go
+		}
+	}
+	rs.natRules, rs.filterRules = r.nNat, r.nFilt
+	return rs, true
+}
+
 // assemble finishes the input of the last render: stale chains are flushed
-// and deleted in the same transaction.
-func (r *renderer) assemble(stale []string) []byte {
+// and deleted in the same transaction. After renderChanged (sharedKept) the
+// input names no shared chain, so --noflush leaves them as they are.
+func (r *renderer) assemble(stale []string, sharedKept bool) []byte {
 	for _, c := range stale {
 		r.declare(c)
 	}
@@ -153,12 +212,16 @@ func (r *renderer) assemble(stale []string) []byte {
 		r.nat.WriteByte('\n')
 	}
 
-	r.out.WriteString("*filter\n")
-	for _, c := range []string{chainNodePorts, chainServices, chainExternalServices, chainForward, chainProxyFirewall} {
-		r.out.WriteString(":" + c + " - [0:0]\n")
+	r.out.Grow(r.filter.Len() + r.decl.Len() + r.nat.Len() + 256)
+	if !sharedKept {
+		r.out.WriteString("*filter\n")
+		for _, c := range []string{chainNodePorts, chainServices, chainExternalServices, chainForward, chainProxyFirewall} {
+			r.out.WriteString(":" + c + " - [0:0]\n")
+		}
+		r.out.Write(r.filter.Bytes())
+		r.out.WriteString("COMMIT\n")
 	}
-	r.out.Write(r.filter.Bytes())
-	r.out.WriteString("COMMIT\n*nat\n")
+	r.out.WriteString("*nat\n")
 	r.out.Write(r.decl.Bytes())
 	r.out.Write(r.nat.Bytes())
 	r.out.WriteString("COMMIT\n")
@@ -200,6 +263,7 @@ func (r *renderer) servicePort(p *servicemap.ServicePort, write bool, owned []st
 	usesExt := external && len(externalEps) > 0
 	usesCluster := len(clusterEps) > 0 && (!p.InternalLocal || usesExt)
 	usesLocal := len(localEps) > 0 && ((p.InternalLocal && len(internalEps) > 0) || (p.ExternalLocal && usesExt))
+	natStart, filterStart := r.nat.Len(), r.filter.Len()
 
 	// Jumps from the shared chains, or REJECT/DROP when there is nowhere to go.
 	if len(internalEps) > 0 {
@@ -249,6 +313,15 @@ func (r *renderer) servicePort(p *servicemap.ServicePort, write bool, owned []st
 	if p.HealthCheckNodePort != 0 {
 		r.filterRule(chainNodePorts, "-m", "comment", "--comment", quote(name+" health check node port"), "-m", "tcp", "-p", "tcp",
 			"--dport", strconv.Itoa(int(p.HealthCheckNodePort)), "-j", "ACCEPT")
+	}
+	// Remember the shared-chain rules: nat ones, a separator, filter ones.
+	r.sharedText = append(r.sharedText, r.nat.Bytes()[natStart:]...)
+	r.sharedText = append(r.sharedText, 0)
+	r.sharedText = append(r.sharedText, r.filter.Bytes()[filterStart:]...)
+	if r.ownOnly {
+		// They stay in the kernel, so the rule counts keep them.
+		r.nat.Truncate(natStart)
+		r.filter.Truncate(filterStart)
 	}
 	if !write {
 		return owned

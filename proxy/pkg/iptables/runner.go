@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	goipt "github.com/coreos/go-iptables/iptables"
 
@@ -31,21 +32,27 @@ type Runner interface {
 	Sysctl(name, value string) error
 }
 
-// ExecRunner runs the iptables binaries, inside the network namespace at
-// NetNS when it is set.
+// ExecRunner runs the iptables binaries of Backend (the host's "iptables"
+// wrapper when it is empty), inside the network namespace at NetNS when it
+// is set. Resolve BackendAuto with DetectBackend first.
 type ExecRunner struct {
-	NetNS string
+	NetNS   string
+	Backend Backend
+
+	mu sync.Mutex
+	// handle is made once: making one runs "iptables --version".
+	handle *goipt.IPTables
 }
 
 var _ Runner = (*ExecRunner)(nil)
 
 func (e *ExecRunner) Restore(data []byte) error {
 	return netns.Do(e.NetNS, func() error {
-		cmd := exec.Command("iptables-restore", "-w", "5", "--noflush", "--counters")
+		cmd := exec.Command(e.Backend.binary("-restore"), "-w", "5", "--noflush", "--counters")
 		cmd.Stdin = bytes.NewReader(data)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("iptables-restore: %w: %s", err, bytes.TrimSpace(out))
+			return fmt.Errorf("%s: %w: %s", e.Backend.binary("-restore"), err, bytes.TrimSpace(out))
 		}
 		return nil
 	})
@@ -55,9 +62,9 @@ func (e *ExecRunner) Save(table string) ([]byte, error) {
 	var out []byte
 	err := netns.Do(e.NetNS, func() error {
 		var err error
-		out, err = exec.Command("iptables-save", "-t", table).Output()
+		out, err = exec.Command(e.Backend.binary("-save"), "-t", table).Output()
 		if err != nil {
-			return fmt.Errorf("iptables-save -t %s: %w", table, err)
+			return fmt.Errorf("%s -t %s: %w", e.Backend.binary("-save"), table, err)
 		}
 		return nil
 	})
@@ -66,11 +73,16 @@ func (e *ExecRunner) Save(table string) ([]byte, error) {
 
 func (e *ExecRunner) ipt(fn func(*goipt.IPTables) error) error {
 	return netns.Do(e.NetNS, func() error {
-		ipt, err := goipt.New(goipt.Timeout(5))
-		if err != nil {
-			return fmt.Errorf("iptables: %w", err)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.handle == nil {
+			ipt, err := goipt.New(goipt.Timeout(5), goipt.Path(e.Backend.binary("")))
+			if err != nil {
+				return fmt.Errorf("iptables: %w", err)
+			}
+			e.handle = ipt
 		}
-		return fn(ipt)
+		return fn(e.handle)
 	})
 }
 
