@@ -5,8 +5,10 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -14,6 +16,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"time"
 )
 
 // User is an authenticated identity.
@@ -41,30 +45,112 @@ type Authenticator interface {
 // X509 authenticates requests by their client certificate, verified against
 // Roots for client use. The TLS server only asks for the certificate, so a
 // certificate from another authority reaches here and is refused with 401,
-// as upstream does.
+// as upstream does. An X509 made by NewX509 remembers the chains it has
+// verified (until the first of their certificates expires), so a client
+// pays for the signature checks once, not on every request; the zero value
+// with Roots set verifies every time.
 type X509 struct {
-	Roots *x509.CertPool
+	Roots    *x509.CertPool
+	verified *verifiedChains
+}
+
+// NewX509 returns an X509 authenticator for roots that caches verified chains.
+func NewX509(roots *x509.CertPool) X509 {
+	return X509{Roots: roots, verified: &verifiedChains{byKey: map[[sha256.Size]byte]verifiedChain{}}}
 }
 
 func (a X509) Authenticate(r *http.Request) (*User, bool, error) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return nil, false, nil
 	}
-	cert := r.TLS.PeerCertificates[0]
-	inter := x509.NewCertPool()
-	for _, c := range r.TLS.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
+	peer := r.TLS.PeerCertificates
+	cert := peer[0]
 	if a.Roots == nil {
 		return nil, false, errors.New("authn: client certificate given but no client CA is configured")
 	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: a.Roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+	now := time.Now()
+	var key [sha256.Size]byte
+	if a.verified != nil {
+		key = chainKey(peer)
+		if a.verified.valid(key, now) {
+			return userOf(cert), true, nil
+		}
+	}
+	inter := x509.NewCertPool()
+	for _, c := range peer[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: a.Roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
 		return nil, false, fmt.Errorf("authn: client certificate: %w", err)
 	}
 	if cert.Subject.CommonName == "" {
 		return nil, false, errors.New("authn: client certificate has no common name")
 	}
-	return &User{Name: cert.Subject.CommonName, Groups: append([]string(nil), cert.Subject.Organization...)}, true, nil
+	if a.verified != nil {
+		// The result holds while every certificate of the chain is valid.
+		notAfter := cert.NotAfter
+		for _, c := range chains[0] {
+			if c.NotAfter.Before(notAfter) {
+				notAfter = c.NotAfter
+			}
+		}
+		a.verified.add(key, notAfter, now)
+	}
+	return userOf(cert), true, nil
+}
+
+func userOf(cert *x509.Certificate) *User {
+	return &User{Name: cert.Subject.CommonName, Groups: append([]string(nil), cert.Subject.Organization...)}
+}
+
+// chainKey identifies the presented chain: the leaf and the intermediates
+// that came with it, byte for byte.
+func chainKey(peer []*x509.Certificate) [sha256.Size]byte {
+	h := sha256.New()
+	for _, c := range peer {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(c.Raw)))
+		h.Write(n[:])
+		h.Write(c.Raw)
+	}
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	return key
+}
+
+// maxVerifiedChains bounds the cache; beyond it, expired entries are
+// dropped and, if that is not enough, everything is.
+const maxVerifiedChains = 4096
+
+type verifiedChain struct{ notAfter time.Time }
+
+type verifiedChains struct {
+	mu    sync.RWMutex
+	byKey map[[sha256.Size]byte]verifiedChain
+}
+
+func (v *verifiedChains) valid(key [sha256.Size]byte, now time.Time) bool {
+	v.mu.RLock()
+	e, ok := v.byKey[key]
+	v.mu.RUnlock()
+	return ok && !now.After(e.notAfter)
+}
+
+func (v *verifiedChains) add(key [sha256.Size]byte, notAfter, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.byKey) >= maxVerifiedChains {
+		for k, e := range v.byKey {
+			if now.After(e.notAfter) {
+				delete(v.byKey, k)
+			}
+		}
+		if len(v.byKey) >= maxVerifiedChains {
+			clear(v.byKey)
+		}
+	}
+	v.byKey[key] = verifiedChain{notAfter: notAfter}
 }
 
 // Tokens authenticates bearer tokens from a static table.

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"navarch.dev/shared/pki"
 )
@@ -102,13 +103,47 @@ func TestX509(t *testing.T) {
 			if tc.cert != nil {
 				r.TLS.PeerCertificates = []*x509.Certificate{parse(tc.cert)}
 			}
-			u, ok, err := Union{X509{Roots: ca.Pool()}}.Authenticate(r)
-			if ok != tc.wantOK || (err != nil) != tc.wantErr {
-				t.Fatalf("ok=%v err=%v, want ok=%v err=%v", ok, err, tc.wantOK, tc.wantErr)
-			}
-			if ok && (u.Name != tc.wantUser || !reflect.DeepEqual(u.Groups, tc.wantGroups)) {
-				t.Fatalf("user %q groups %v", u.Name, u.Groups)
+			// The caching authenticator answers a repeated request (from
+			// its cache when the chain verified) as the first.
+			cached := NewX509(ca.Pool())
+			for i, a := range []Authenticator{X509{Roots: ca.Pool()}, cached, cached} {
+				u, ok, err := Union{a}.Authenticate(r)
+				if ok != tc.wantOK || (err != nil) != tc.wantErr {
+					t.Fatalf("authenticator %d: ok=%v err=%v, want ok=%v err=%v", i, ok, err, tc.wantOK, tc.wantErr)
+				}
+				if ok && (u.Name != tc.wantUser || !reflect.DeepEqual(u.Groups, tc.wantGroups)) {
+					t.Fatalf("authenticator %d: user %q groups %v", i, u.Name, u.Groups)
+				}
 			}
 		})
+	}
+}
+
+func TestX509CacheExpiresWithTheCertificate(t *testing.T) {
+	ca, err := pki.NewCA("test-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, _, err := ca.IssueClient("kubernetes-admin", []string{"system:masters"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(certPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewX509(ca.Pool())
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert}}
+	if _, ok, err := a.Authenticate(r); !ok || err != nil {
+		t.Fatalf("first request: ok=%v err=%v", ok, err)
+	}
+	key := chainKey(r.TLS.PeerCertificates)
+	if !a.verified.valid(key, time.Now()) {
+		t.Fatal("verified chain not cached")
+	}
+	if a.verified.valid(key, cert.NotAfter.Add(time.Second)) {
+		t.Fatal("cached verification outlives the certificate")
 	}
 }

@@ -326,6 +326,19 @@ type UpdateOptions struct {
 // It reports whether the object was created.
 func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts UpdateOptions) (runtime.Object, bool, error) {
 	key := s.Key(ns, name)
+	// The first attempt starts from the watch cache's copy, as upstream's
+	// GuaranteedUpdate does with a cached object: the write is conditional
+	// on its revision, so a stale copy costs a retry, not a lost update.
+	// Any failure, and a no-op (which writes nothing, so nothing checks
+	// the revision), is redone from etcd, so a stale copy decides nothing.
+	if o := s.cache.Current(key); o != nil && !opts.DryRun {
+		old := o.Obj.DeepCopyObject()
+		if obj, err := fn(old.DeepCopyObject()); err == nil {
+			if out, _, err := s.update(ctx, ns, name, obj, old, o.Rev, opts); err == nil && out != old {
+				return out, false, nil
+			}
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		kv, err := s.storage.Get(ctx, key)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -776,7 +789,8 @@ func specChanged(a, b runtime.Object) bool {
 		if name == "TypeMeta" || name == "ObjectMeta" || name == "Status" {
 			continue
 		}
-		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+		// Compare through pointers: boxing the fields would copy them.
+		if !reflect.DeepEqual(va.Field(i).Addr().Interface(), vb.Field(i).Addr().Interface()) {
 			return true
 		}
 	}

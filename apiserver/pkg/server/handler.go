@@ -84,7 +84,7 @@ func (s *Server) withRecovery(next http.Handler) http.Handler {
 }
 
 func (s *Server) authenticator() (authn.Authenticator, error) {
-	chain := authn.Union{authn.X509{Roots: s.clientCAs}}
+	chain := authn.Union{authn.NewX509(s.clientCAs)}
 	if s.opts.TokenAuthFile != "" {
 		t, err := authn.LoadTokenFile(s.opts.TokenAuthFile)
 		if err != nil {
@@ -101,7 +101,7 @@ func (s *Server) withAuthentication(next http.Handler) http.Handler {
 	a, err := s.authenticator()
 	if err != nil {
 		slog.Error("authentication setup", "err", err)
-		a = authn.Union{authn.X509{Roots: s.clientCAs}}
+		a = authn.Union{authn.NewX509(s.clientCAs)}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, ok, err := a.Authenticate(r)

@@ -30,10 +30,21 @@ type imageState struct {
 	nodes map[string]bool
 }
 
+// nodeItem is a node of the cache in its recency list.
+type nodeItem struct {
+	name       string
+	info       *framework.NodeInfo
+	prev, next *nodeItem
+}
+
 // Cache is safe for concurrent use.
 type Cache struct {
-	mu          sync.RWMutex
-	nodes       map[string]*framework.NodeInfo
+	mu    sync.RWMutex
+	nodes map[string]*nodeItem
+	// head is the most recently changed node; the list runs in decreasing
+	// NodeInfo.Generation, so UpdateSnapshot visits only what changed since
+	// the snapshot's generation instead of every node.
+	head        *nodeItem
 	podStates   map[types.UID]*podState
 	assumedPods map[types.UID]bool
 	images      map[string]*imageState
@@ -44,20 +55,57 @@ type Cache struct {
 // New returns an empty cache.
 func New() *Cache {
 	return &Cache{
-		nodes:       map[string]*framework.NodeInfo{},
+		nodes:       map[string]*nodeItem{},
 		podStates:   map[types.UID]*podState{},
 		assumedPods: map[types.UID]bool{},
 		images:      map[string]*imageState{},
 	}
 }
 
+// nodeInfo returns the node's info for a change, creating it if needed,
+// and moves it to the head of the recency list: every caller changes it,
+// which gives it a new generation.
 func (c *Cache) nodeInfo(name string) *framework.NodeInfo {
-	ni, ok := c.nodes[name]
+	it, ok := c.nodes[name]
 	if !ok {
-		ni = framework.NewNodeInfo()
-		c.nodes[name] = ni
+		it = &nodeItem{name: name, info: framework.NewNodeInfo()}
+		c.nodes[name] = it
 	}
-	return ni
+	c.moveToHead(it)
+	return it.info
+}
+
+func (c *Cache) moveToHead(it *nodeItem) {
+	if c.head == it {
+		return
+	}
+	c.unlink(it)
+	it.next = c.head
+	if c.head != nil {
+		c.head.prev = it
+	}
+	c.head = it
+}
+
+func (c *Cache) unlink(it *nodeItem) {
+	if it.prev != nil {
+		it.prev.next = it.next
+	}
+	if it.next != nil {
+		it.next.prev = it.prev
+	}
+	if c.head == it {
+		c.head = it.next
+	}
+	it.prev, it.next = nil, nil
+}
+
+func (c *Cache) deleteNode(name string) {
+	if it, ok := c.nodes[name]; ok {
+		c.unlink(it)
+		delete(c.nodes, name)
+		c.removed++
+	}
 }
 
 // AssumePod counts pod (whose Spec.NodeName is set) on its node before
@@ -95,11 +143,12 @@ func (c *Cache) ForgetPod(pod *v1.Pod) {
 }
 
 func (c *Cache) removePodLocked(pod *v1.Pod) {
-	if ni, ok := c.nodes[pod.Spec.NodeName]; ok {
+	if it, ok := c.nodes[pod.Spec.NodeName]; ok {
+		ni := it.info
 		ni.RemovePod(pod)
+		c.moveToHead(it)
 		if len(ni.Pods) == 0 && ni.Node() == nil {
-			delete(c.nodes, pod.Spec.NodeName)
-			c.removed++
+			c.deleteNode(pod.Spec.NodeName)
 		}
 	}
 	delete(c.podStates, pod.UID)
@@ -167,18 +216,20 @@ func (c *Cache) UpdateNode(_, node *v1.Node) { c.AddNode(node) }
 func (c *Cache) RemoveNode(node *v1.Node) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ni, ok := c.nodes[node.Name]
+	it, ok := c.nodes[node.Name]
 	if !ok {
 		return
 	}
+	ni := it.info
 	if old := ni.Node(); old != nil {
 		c.removeImagesLocked(old)
 	}
 	if len(ni.Pods) == 0 {
-		delete(c.nodes, node.Name)
-	} else {
-		ni.RemoveNode()
+		c.deleteNode(node.Name)
+		return
 	}
+	ni.RemoveNode()
+	c.moveToHead(it)
 	c.removed++
 }
 
@@ -228,8 +279,8 @@ func (c *Cache) NodeCount() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	n := 0
-	for _, ni := range c.nodes {
-		if ni.Node() != nil {
+	for _, it := range c.nodes {
+		if it.info.Node() != nil {
 			n++
 		}
 	}

@@ -1,6 +1,9 @@
 package cache
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -126,5 +129,55 @@ func TestSnapshotIsIncrementalAndIsolated(t *testing.T) {
 	}
 	if len(names) != 2 || names[0] != "n1" || names[1] != "n3" {
 		t.Errorf("nodes = %v, want [n1 n3]", names)
+	}
+}
+
+// An incrementally updated snapshot must equal one built from scratch,
+// whatever order nodes and pods change in.
+func TestIncrementalSnapshotMatchesFresh(t *testing.T) {
+	c := New()
+	s := NewEmptySnapshot()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var pods []*v1.Pod
+	for step := range 2000 {
+		node := fmt.Sprintf("n%02d", rng.IntN(20))
+		switch op := rng.IntN(6); {
+		case op == 0:
+			c.AddNode(makeNode(node))
+		case op == 1:
+			c.RemoveNode(makeNode(node))
+		case op <= 3:
+			p := makePod(fmt.Sprintf("p%d", step), node, "100m")
+			if op == 2 {
+				c.AddPod(p)
+			} else if c.AssumePod(p) != nil {
+				continue
+			}
+			pods = append(pods, p)
+		case len(pods) > 0:
+			i := rng.IntN(len(pods))
+			if op == 4 {
+				c.RemovePod(pods[i])
+			} else {
+				c.ForgetPod(pods[i])
+			}
+			pods = slices.Delete(pods, i, i+1)
+		}
+		if rng.IntN(3) > 0 {
+			continue
+		}
+		c.UpdateSnapshot(s)
+		fresh := NewEmptySnapshot()
+		c.UpdateSnapshot(fresh)
+		if got, want := s.NumNodes(), fresh.NumNodes(); got != want {
+			t.Fatalf("step %d: %d nodes, fresh snapshot has %d", step, got, want)
+		}
+		for i, ni := range fresh.List() {
+			got := s.List()[i]
+			if got.NodeName() != ni.NodeName() || got.Requested.MilliCPU != ni.Requested.MilliCPU || len(got.Pods) != len(ni.Pods) {
+				t.Fatalf("step %d: node %s requested %d with %d pods, fresh snapshot has %s %d with %d",
+					step, got.NodeName(), got.Requested.MilliCPU, len(got.Pods), ni.NodeName(), ni.Requested.MilliCPU, len(ni.Pods))
+			}
+		}
 	}
 }

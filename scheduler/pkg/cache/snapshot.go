@@ -87,10 +87,10 @@ func (c *Cache) UpdateSnapshot(s *Snapshot) {
 	defer c.mu.RUnlock()
 	rebuild := c.removed != s.removed
 	maxGen := s.generation
-	for name, ni := range c.nodes {
-		if ni.Generation <= s.generation {
-			continue
-		}
+	// The list is in decreasing generation: stop at the first node the
+	// snapshot already has.
+	for it := c.head; it != nil && it.info.Generation > s.generation; it = it.next {
+		ni, name := it.info, it.name
 		maxGen = max(maxGen, ni.Generation)
 		clone := ni.Snapshot()
 		existing, ok := s.nodeInfoMap[name]

@@ -95,6 +95,7 @@ func (s *Scheduler) schedulePod(ctx context.Context, fwk *runtime.Framework, sta
 	res.feasible = len(feasible)
 	if d != nil {
 		d.Evaluated, d.Feasible = res.evaluated, res.feasible
+		d.Nodes = make([]decisions.NodeVerdict, 0, res.evaluated)
 		for name, st := range diag.NodeToStatus {
 			d.Nodes = append(d.Nodes, decisions.NodeVerdict{Node: name, Plugin: st.Plugin(), Reasons: st.Reasons()})
 		}
@@ -131,8 +132,10 @@ func (s *Scheduler) schedulePod(ctx context.Context, fwk *runtime.Framework, sta
 				d.ScorePlugins = append(d.ScorePlugins, ps.Name)
 			}
 		}
-		for _, ns := range scores {
-			v := decisions.NodeVerdict{Node: ns.Name, Passed: true, Scored: true, Total: ns.TotalScore, Scores: make([]int64, len(ns.Scores))}
+		all := make([]int64, len(scores)*len(d.ScorePlugins))
+		for n, ns := range scores {
+			k := len(ns.Scores)
+			v := decisions.NodeVerdict{Node: ns.Name, Passed: true, Scored: true, Total: ns.TotalScore, Scores: all[n*k : (n+1)*k : (n+1)*k]}
 			for i, ps := range ns.Scores {
 				v.Scores[i] = ps.Score
 			}
@@ -162,8 +165,14 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, fwk *runtime.Framework
 	}
 	numToFind := NumFeasibleNodesToFind(s.percentage, len(nodes))
 	feasible := make([]*framework.NodeInfo, numToFind)
-	statuses := make([]*framework.Status, len(nodes))
+	// Rejections are kept sparsely (most nodes usually pass).
+	type rejection struct {
+		index int
+		st    *framework.Status
+	}
 	var (
+		rejectMu sync.Mutex
+		rejected []rejection
 		found    atomic.Int32
 		errOnce  sync.Once
 		firstErr error
@@ -172,6 +181,11 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, fwk *runtime.Framework
 	defer cancel()
 	start := s.nextStartNodeIndex
 	fwk.Parallelize(ctx, len(nodes), func(i int) {
+		// Cancelling stops the workers only between chunks: nodes left in
+		// a chunk once enough were found are skipped here, unfiltered.
+		if int(found.Load()) >= numToFind {
+			return
+		}
 		ni := nodes[(start+i)%len(nodes)]
 		st := fwk.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni)
 		switch {
@@ -187,20 +201,19 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, fwk *runtime.Framework
 			errOnce.Do(func() { firstErr = st.AsError() })
 			cancel()
 		default:
-			statuses[(start+i)%len(nodes)] = st
+			rejectMu.Lock()
+			rejected = append(rejected, rejection{(start + i) % len(nodes), st})
+			rejectMu.Unlock()
 		}
 	})
 	if firstErr != nil {
 		return nil, firstErr
 	}
 	feasible = feasible[:found.Load()]
-	processed := len(feasible)
-	for i, st := range statuses {
-		if st != nil {
-			diag.NodeToStatus[nodes[i].NodeName()] = st
-			diag.UnschedulablePlugins[st.Plugin()] = true
-			processed++
-		}
+	processed := len(feasible) + len(rejected)
+	for _, r := range rejected {
+		diag.NodeToStatus[nodes[r.index].NodeName()] = r.st
+		diag.UnschedulablePlugins[r.st.Plugin()] = true
 	}
 	s.nextStartNodeIndex = (start + processed) % len(nodes)
 	return feasible, nil

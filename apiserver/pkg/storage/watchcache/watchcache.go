@@ -262,6 +262,18 @@ func (c *Cache) apply(b storage.WatchBatch) {
 	c.changed.Broadcast()
 }
 
+// Current returns the cached object at key as the cache has it now, without
+// waiting: nil when absent or before the cache is ready. It may lag etcd, so
+// it only suits writes that are conditional on the object's revision.
+func (c *Cache) Current(key string) *Object {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.ready {
+		return nil
+	}
+	return c.objects[key]
+}
+
 func (c *Cache) lookup(key string) *Object {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

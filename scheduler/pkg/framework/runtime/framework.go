@@ -285,6 +285,13 @@ func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *framework.Cy
 		}
 	}
 	state.SkipFilterPlugins = skip
+	filters := make([]framework.FilterPlugin, 0, len(f.filter))
+	for _, p := range f.filter {
+		if !skip[p.Name()] {
+			filters = append(filters, p)
+		}
+	}
+	state.Filters = filters
 	return nil
 }
 
@@ -317,10 +324,16 @@ func (f *Framework) RunPreFilterExtensionRemovePod(ctx context.Context, state *f
 // RunFilterPlugins runs the filters on one node and returns the first
 // non-success, tagged with its plugin.
 func (f *Framework) RunFilterPlugins(ctx context.Context, state *framework.CycleState, pod *v1.Pod, ni *framework.NodeInfo) *framework.Status {
-	for _, p := range f.filter {
-		if state.SkipFilterPlugins[p.Name()] {
-			continue
+	filters := state.Filters
+	if filters == nil {
+		// PreFilter did not run through RunPreFilterPlugins.
+		for _, p := range f.filter {
+			if !state.SkipFilterPlugins[p.Name()] {
+				filters = append(filters, p)
+			}
 		}
+	}
+	for _, p := range filters {
 		if s := p.Filter(ctx, state, pod, ni); !s.IsSuccess() {
 			if s.Code() == framework.Error {
 				return framework.AsStatus(fmt.Errorf("running %q filter plugin: %w", p.Name(), s.AsError())).WithPlugin(p.Name())
@@ -393,6 +406,8 @@ type NodePluginScores struct {
 	TotalScore int64
 }
 
+var scoreBuffers = sync.Pool{New: func() any { return new(framework.NodeScoreList) }}
+
 // RunScorePlugins runs PreScore, Score (in parallel over nodes),
 // NormalizeScore and weights, and returns each node's scores.
 func (f *Framework) RunScorePlugins(ctx context.Context, state *framework.CycleState, pod *v1.Pod, nodes []*framework.NodeInfo) ([]NodePluginScores, *framework.Status) {
@@ -415,8 +430,17 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *framework.CycleS
 		}
 	}
 	scores := make([]framework.NodeScoreList, len(active))
+	// The raw scores live only in this call (they are copied into the
+	// result below), so their buffer is reused across cycles.
+	buf := scoreBuffers.Get().(*framework.NodeScoreList)
+	defer scoreBuffers.Put(buf)
+	if n := len(active) * len(nodes); cap(*buf) < n {
+		*buf = make(framework.NodeScoreList, n)
+	}
+	all := (*buf)[:len(active)*len(nodes)]
+	clear(all)
 	for j := range active {
-		scores[j] = make(framework.NodeScoreList, len(nodes))
+		scores[j] = all[j*len(nodes) : (j+1)*len(nodes) : (j+1)*len(nodes)]
 	}
 	var (
 		errMu    sync.Mutex
@@ -426,6 +450,7 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *framework.CycleS
 	defer cancel()
 	f.Parallelize(ctx, len(nodes), func(n int) {
 		ni := nodes[n]
+		name := ni.NodeName()
 		for j, i := range active {
 			p := f.score[i]
 			s, st := p.Score(ctx, state, pod, ni)
@@ -438,7 +463,7 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *framework.CycleS
 				cancel()
 				return
 			}
-			scores[j][n] = framework.NodeScore{Name: ni.NodeName(), Score: s}
+			scores[j][n] = framework.NodeScore{Name: name, Score: s}
 		}
 	})
 	if firstErr != nil {
@@ -460,8 +485,10 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *framework.CycleS
 		}
 	}
 	out := make([]NodePluginScores, len(nodes))
+	// One array holds every node's per-plugin scores.
+	psAll := make([]PluginScore, len(nodes)*len(active))
 	for n, ni := range nodes {
-		ps := make([]PluginScore, len(active))
+		ps := psAll[n*len(active) : (n+1)*len(active) : (n+1)*len(active)]
 		var total int64
 		for j, i := range active {
 			ps[j] = PluginScore{Name: f.score[i].Name(), Score: scores[j][n].Score}

@@ -62,7 +62,9 @@ func (b *BalancedAllocation) Score(_ context.Context, state *framework.CycleStat
 	if req == nil {
 		req = framework.PodRequests(pod)
 	}
-	fractions := make([]float64, 0, len(b.resources))
+	// Room for the usual resources on the stack: Score runs per node.
+	var buf [4]float64
+	fractions := buf[:0]
 	for _, r := range b.resources {
 		alloc := ni.Allocatable.Get(r)
 		if alloc == 0 {
