@@ -46,7 +46,8 @@ func ParseRequestInfo(method, path string, watchParam bool) (*RequestInfo, bool,
 	if len(parts) > 2 {
 		ri.Subresource = parts[2]
 	}
-	if len(parts) > 3 {
+	// Only proxy subresources take a path after them (nodes/<n>/proxy/<path>).
+	if len(parts) > 3 && ri.Subresource != "proxy" {
 		return nil, true, fmt.Errorf("the server could not find the requested resource")
 	}
 	if ri.Resource == "namespaces" && ri.Name != "" && ri.Namespace == "" {

@@ -50,6 +50,17 @@ type Options struct {
 	// BookmarkInterval is how often watchers that allow bookmarks get one.
 	BookmarkInterval  time.Duration
 	MinRequestTimeout time.Duration
+
+	// KubeletClientCertFile and KubeletClientKeyFile are the client
+	// certificate used towards kubelets (default: issued by the generated
+	// PKI as <cert-dir>/apiserver-kubelet-client.crt).
+	KubeletClientCertFile string
+	KubeletClientKeyFile  string
+	// KubeletCAFile verifies kubelets' serving certificates (empty: not
+	// verified, as upstream).
+	KubeletCAFile string
+	// KubeletPreferredAddressTypes orders the node address types tried.
+	KubeletPreferredAddressTypes []string
 }
 
 // NewOptions returns the defaults.
@@ -68,6 +79,9 @@ func NewOptions() *Options {
 		WatchCacheSize:         10000,
 		BookmarkInterval:       time.Minute,
 		MinRequestTimeout:      30 * time.Minute,
+		// Upstream puts Hostname first; node names are often not resolvable
+		// here, so the InternalIP goes first.
+		KubeletPreferredAddressTypes: []string{"InternalIP", "Hostname", "InternalDNS", "ExternalDNS", "ExternalIP"},
 	}
 }
 
@@ -96,6 +110,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "A port range to reserve for services with NodePort visibility, e.g. '30000-32767'. Inclusive at both ends of the range.")
 	fs.StringVar(&o.AdminKubeconfig, "admin-kubeconfig", o.AdminKubeconfig, "Navarch: where to write the admin kubeconfig when the apiserver generates its PKI (default <data-dir>/admin.conf).")
 	fs.IntVar(&o.WatchCacheSize, "default-watch-cache-size", o.WatchCacheSize, "Number of recent changes kept per resource for watches to resume from.")
+	fs.StringVar(&o.KubeletClientCertFile, "kubelet-client-certificate", o.KubeletClientCertFile, "Path to a client cert file for TLS to kubelets (default: one issued by the generated PKI).")
+	fs.StringVar(&o.KubeletClientKeyFile, "kubelet-client-key", o.KubeletClientKeyFile, "Path to a client key file for TLS to kubelets.")
+	fs.StringVar(&o.KubeletCAFile, "kubelet-certificate-authority", o.KubeletCAFile, "Path to a cert file for the certificate authority of kubelets' serving certificates (unset: not verified).")
+	fs.StringSliceVar(&o.KubeletPreferredAddressTypes, "kubelet-preferred-address-types", o.KubeletPreferredAddressTypes, "List of the preferred NodeAddressTypes to use for kubelet connections.")
 	fs.DurationVar(&o.MinRequestTimeout, "min-request-timeout", o.MinRequestTimeout, "The minimum duration a watch is held open before the server ends it (randomised up to twice this).")
 }
 
@@ -109,6 +127,9 @@ func (o *Options) Complete() error {
 	}
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		return fmt.Errorf("--tls-cert-file and --tls-private-key-file must be given together")
+	}
+	if (o.KubeletClientCertFile == "") != (o.KubeletClientKeyFile == "") {
+		return fmt.Errorf("--kubelet-client-certificate and --kubelet-client-key must be given together")
 	}
 	if o.SecurePort < 0 || o.SecurePort > 65535 {
 		return fmt.Errorf("--secure-port %d must be between 0 and 65535", o.SecurePort)

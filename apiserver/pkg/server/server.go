@@ -55,6 +55,11 @@ type Server struct {
 	openapi   http.Handler
 	ca        *pki.CA
 
+	// kubeletTLSConfig is the client side of connections to kubelets.
+	kubeletTLSConfig *tls.Config
+	kubeletOnce      sync.Once
+	kubeletHTTP      *http.Client
+
 	// repairServices makes the service ranges match the stored Services.
 	repairServices func(ctx context.Context) error
 
@@ -79,6 +84,11 @@ func New(ctx context.Context, o *Options) (*Server, error) {
 	if err := s.setupTLS(); err != nil {
 		return nil, err
 	}
+	kt, err := s.kubeletTLS()
+	if err != nil {
+		return nil, err
+	}
+	s.kubeletTLSConfig = kt
 	if err := s.connectEtcd(); err != nil {
 		return nil, err
 	}
@@ -136,6 +146,9 @@ func (s *Server) setupTLS() error {
 		}
 		clientCAs.AddCert(ca.Cert)
 		if err := s.writeAdminKubeconfig(); err != nil {
+			return err
+		}
+		if err := s.ensureKubeletClientCert(); err != nil {
 			return err
 		}
 	} else {
@@ -219,6 +232,28 @@ func (s *Server) writeAdminKubeconfig() error {
 		User:     "kubernetes-admin",
 		Cluster:  "navarch",
 	})
+}
+
+// ensureKubeletClientCert issues the client certificate the apiserver shows
+// kubelets (system:masters, as upstream's kubeadm does) unless one is given.
+func (s *Server) ensureKubeletClientCert() error {
+	o := s.opts
+	if o.KubeletClientCertFile != "" {
+		return nil
+	}
+	certFile := filepath.Join(o.CertDir, "apiserver-kubelet-client.crt")
+	keyFile := filepath.Join(o.CertDir, "apiserver-kubelet-client.key")
+	if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+		certPEM, keyPEM, err := s.ca.IssueClient("kube-apiserver-kubelet-client", []string{authn.GroupMasters})
+		if err != nil {
+			return fmt.Errorf("kubelet client certificate: %w", err)
+		}
+		if err := pki.WriteKeyPair(certFile, keyFile, certPEM, keyPEM); err != nil {
+			return err
+		}
+	}
+	o.KubeletClientCertFile, o.KubeletClientKeyFile = certFile, keyFile
+	return nil
 }
 
 // CA returns the cluster CA when the server manages its own PKI.
@@ -321,6 +356,7 @@ func (s *Server) buildAPI(ctx context.Context) error {
 	})
 	s.api.MinRequestTimeout = s.opts.MinRequestTimeout
 	registerSubresources(s.api, s)
+	registerKubeletSubresources(s.api, s)
 	if err := s.buildOpenAPI(eps); err != nil {
 		return err
 	}
@@ -338,7 +374,11 @@ func (s *Server) buildAPI(ctx context.Context) error {
 // buildOpenAPI builds the /openapi/v2 and /openapi/v3 documents of the served
 // resources and their subresources.
 func (s *Server) buildOpenAPI(eps []*endpoints.Endpoint) error {
-	extra := map[string][]string{"pods": {"binding", "eviction"}, "namespaces": {"finalize"}}
+	extra := map[string][]string{
+		"pods":       {"binding", "eviction", "log", "exec", "attach", "portforward"},
+		"nodes":      {"proxy"},
+		"namespaces": {"finalize"},
+	}
 	var res []openapi.Resource
 	for _, ep := range eps {
 		r := ep.Resource

@@ -12,8 +12,8 @@ import (
 )
 
 // TestAttach checks argument handling and the pod and container navctl
-// picks. With no kubelet yet the apiserver refuses the attach upgrade with
-// NotFound, which navctl reports as kubectl does.
+// picks. The pod is not scheduled, so the apiserver refuses the attach upgrade with
+// BadRequest, which navctl reports as kubectl does.
 func TestAttach(t *testing.T) {
 	env := clitest.Start(t)
 	c := env.Server.Client
@@ -25,7 +25,7 @@ func TestAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	const banner = "All commands and output from this session will be recorded in container logs, including credentials and sensitive information passed through the command prompt.\nIf you don't see a command prompt, try pressing enter.\n"
-	const noKubelet = "Error from server (NotFound): pods \"web\" not found\n"
+	const noKubelet = "Error from server (BadRequest): pod web does not have a host assigned\n"
 	tests := []struct {
 		name    string
 		args    string

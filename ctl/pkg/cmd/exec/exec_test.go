@@ -12,8 +12,8 @@ import (
 )
 
 // TestExec checks argument handling and the pod and container navctl picks.
-// With no kubelet yet the apiserver refuses the exec upgrade with NotFound,
-// which navctl reports as kubectl does.
+// The pod is not scheduled, so the apiserver refuses the exec upgrade with
+// BadRequest, which navctl reports as kubectl does.
 func TestExec(t *testing.T) {
 	env := clitest.Start(t)
 	c := env.Server.Client
@@ -45,7 +45,7 @@ func TestExec(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const noKubelet = "Error from server (NotFound): pods \"web\" not found\n"
+	const noKubelet = "Error from server (BadRequest): pod web does not have a host assigned\n"
 	const defaulted = "Defaulted container \"app\" out of: app, sidecar\n"
 	tests := []struct {
 		name    string

@@ -13,8 +13,8 @@ import (
 )
 
 // TestLogs checks how navctl picks the pod and container and what it asks
-// the server. With no kubelet yet the apiserver answers pods/log with
-// NotFound, which navctl reports as kubectl does.
+// the server. The pods are not scheduled, so the apiserver answers pods/log with
+// BadRequest, which navctl reports as kubectl does.
 func TestLogs(t *testing.T) {
 	env := clitest.Start(t)
 	c := env.Server.Client
@@ -43,7 +43,7 @@ func TestLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const noKubelet = "Error from server (NotFound): pods \"%s\" not found\n"
+	const noKubelet = "Error from server (BadRequest): pod %s does not have a host assigned\n"
 	tests := []struct {
 		name    string
 		args    string

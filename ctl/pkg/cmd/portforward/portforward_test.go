@@ -13,8 +13,8 @@ import (
 )
 
 // TestPortForward checks port parsing and translation and the pod navctl
-// picks. With no kubelet yet the apiserver refuses the upgrade with
-// NotFound, which navctl reports as kubectl does.
+// picks. The pod is not scheduled, so the apiserver refuses the upgrade with
+// BadRequest, which navctl reports as kubectl does.
 func TestPortForward(t *testing.T) {
 	env := clitest.Start(t)
 	c := env.Server.Client
@@ -53,7 +53,7 @@ func TestPortForward(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const noKubelet = "error: error upgrading connection: pods \"web\" not found\n"
+	const noKubelet = "error: error upgrading connection: pod web does not have a host assigned\n"
 	tests := []struct {
 		name    string
 		args    string
