@@ -32,6 +32,7 @@ bench:
 	cd proxy && NAVARCH_PROXY_BENCH_SIZES=$${NAVARCH_PROXY_BENCH_SIZES:-1000,5000,10000} $(GO) test -run '^$$' -bench Sync -benchtime 1x -timeout 60m ./pkg/iptables/
 	cd dns && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
 	cd scheduler && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+	cd kubelet && $(GO) test -run '^$$' -bench PodStartupLatency -benchtime 1x -timeout 30m ./test/e2enode/
 
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

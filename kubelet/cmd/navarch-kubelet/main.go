@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/kubernetes"
 
 	"navarch.dev/kubelet/pkg/kubelet"
 	"navarch.dev/kubelet/pkg/runtime"
@@ -33,7 +34,8 @@ func run() error {
 		kubeconfigPath  = fs.String("kubeconfig", "", "kubeconfig of the kubelet's API identity")
 		hostnameOverr   = fs.String("hostname-override", "", "node name to use instead of the hostname")
 		nodeIP          = fs.String("node-ip", "", "IP address of the node (default: the first non-loopback IPv4 address)")
-		podManifestPath = fs.String("pod-manifest-path", "", "directory of static pod manifests")
+		podManifestPath = fs.String("pod-manifest-path", "", "directory of static pod manifests; without --kubeconfig the kubelet runs only these (standalone)")
+		fileCheckFreq   = fs.Duration("file-check-frequency", 20*time.Second, "how often the static pod manifest directory is read")
 		clusterDNS      = fs.StringSlice("cluster-dns", nil, "cluster DNS server IPs for pods with dnsPolicy ClusterFirst")
 		clusterDomain   = fs.String("cluster-domain", "cluster.local", "cluster DNS domain")
 		resolvConf      = fs.String("resolv-conf", "/etc/resolv.conf", "resolv.conf for pods with dnsPolicy Default")
@@ -51,6 +53,10 @@ func run() error {
 		statusFreq      = fs.Duration("node-status-update-frequency", 10*time.Second, "how often the Lease is renewed and the status checked")
 		podLogs         = fs.String("pod-log-dir", "/var/log/pods", "where container logs are written")
 		rootDir         = fs.String("root-dir", "/var/lib/navarch-kubelet", "kubelet state directory")
+		tlsCert         = fs.String("tls-cert-file", "", "x509 serving certificate of the API port (default: a self-signed one generated at start)")
+		tlsKey          = fs.String("tls-private-key-file", "", "private key of --tls-cert-file")
+		clientCA        = fs.String("client-ca-file", "", "CA bundle whose client certificates authenticate to the API port (the apiserver's --kubelet-client-certificate)")
+		anonymous       = fs.Bool("anonymous-auth", false, "let requests without a client certificate use the API port (upstream defaults to true; Navarch does not)")
 	)
 	var logOpts component.LoggingOptions
 	logOpts.AddFlags(fs)
@@ -59,9 +65,6 @@ func run() error {
 	}
 	if err := component.SetupLogging(logOpts); err != nil {
 		return err
-	}
-	if *podManifestPath != "" {
-		slog.Warn("--pod-manifest-path is not implemented yet; static pods are ignored", "path", *podManifestPath)
 	}
 	hostname, err := os.Hostname()
 	if err != nil {
@@ -96,7 +99,11 @@ func run() error {
 		ClusterDNS: *clusterDNS, ClusterDomain: *clusterDomain, ResolvConf: *resolvConf,
 		MaxPods: *maxPods, NodeLabels: *nodeLabels, Taints: taintList, Reserved: reserved,
 		PodLogRoot: *podLogs, RootDir: *rootDir, Port: *port, StatusInterval: *statusFreq,
-		RemovePodCgroups: true,
+		RemovePodCgroups: true, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, ClientCAFile: *clientCA,
+		AnonymousAuth: *anonymous,
+	}
+	if *port > 0 {
+		cfg.APIAddr = net.JoinHostPort(*address, fmt.Sprint(*port))
 	}
 	if *healthzPort > 0 {
 		cfg.HealthzAddr = net.JoinHostPort(*healthzAddr, fmt.Sprint(*healthzPort))
@@ -107,9 +114,16 @@ func run() error {
 	if err := os.MkdirAll(*rootDir, 0o755); err != nil {
 		return err
 	}
-	client, _, err := kubeconfig.Clientset(*kubeconfigPath, "navarch-kubelet")
-	if err != nil {
-		return err
+	cfg.PodManifestPath, cfg.FileCheckFrequency = *podManifestPath, *fileCheckFreq
+	var client kubernetes.Interface
+	if *kubeconfigPath != "" || *podManifestPath == "" {
+		c, _, err := kubeconfig.Clientset(*kubeconfigPath, "navarch-kubelet")
+		if err != nil {
+			return err
+		}
+		client = c
+	} else {
+		slog.Info("no --kubeconfig: running standalone, static pods only", "path", *podManifestPath)
 	}
 	return kubelet.Run(component.SignalContext(), cfg, client)
 }

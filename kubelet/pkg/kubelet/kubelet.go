@@ -1,16 +1,16 @@
 // Package kubelet wires the node agent together: the CRI runtime, the Node
 // reporter, the pod informer (only this node's pods), the pod worker and the
-// health and read-only HTTP endpoints.
+// health, read-only and authenticated API HTTP servers (pkg/server).
 package kubelet
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -20,40 +20,62 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
+	corev1informers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"navarch.dev/kubelet/pkg/nodestatus"
 	"navarch.dev/kubelet/pkg/podworker"
+	"navarch.dev/kubelet/pkg/prober"
 	"navarch.dev/kubelet/pkg/runtime"
+	"navarch.dev/kubelet/pkg/server"
+	"navarch.dev/kubelet/pkg/staticpods"
+	"navarch.dev/kubelet/pkg/volume"
 )
 
 // Config is the kubelet's typed configuration, built from flags.
 type Config struct {
-	NodeName         string
-	NodeIP           string
-	Hostname         string
-	RuntimeEndpoint  string
-	ClusterDNS       []string
-	ClusterDomain    string
-	ResolvConf       string
-	MaxPods          int
-	NodeLabels       map[string]string
-	Taints           []v1.Taint
-	Reserved         v1.ResourceList
-	PodLogRoot       string
-	RootDir          string
-	Port             int
-	HealthzAddr      string // "" disables
-	ReadOnlyAddr     string // "" disables
+	NodeName        string
+	NodeIP          string
+	Hostname        string
+	RuntimeEndpoint string
+	ClusterDNS      []string
+	ClusterDomain   string
+	ResolvConf      string
+	MaxPods         int
+	NodeLabels      map[string]string
+	Taints          []v1.Taint
+	Reserved        v1.ResourceList
+	PodLogRoot      string
+	RootDir         string
+	Port            int
+	HealthzAddr     string // "" disables
+	ReadOnlyAddr    string // "" disables
+	// APIAddr is where the authenticated HTTPS API listens ("" disables);
+	// Port is what the Node reports for it.
+	APIAddr          string
+	TLSCertFile      string // with TLSKeyFile; empty: a self-signed certificate
+	TLSKeyFile       string
+	ClientCAFile     string // CAs of the client certificates the API accepts
+	AnonymousAuth    bool   // let requests without a client certificate in
 	StatusInterval   time.Duration
 	Workers          int
 	Resync           time.Duration
 	RemovePodCgroups bool
+	// PodsDir holds per-pod volumes and files (default RootDir/pods).
+	PodsDir string
+	// VolumeRefresh is how often ConfigMap, Secret, downward API and
+	// projected volumes of running pods are refreshed (default 10s).
+	VolumeRefresh time.Duration
+	// PodManifestPath is a directory of static pod manifests ("" for
+	// none), read again every FileCheckFrequency (default 20s).
+	PodManifestPath    string
+	FileCheckFrequency time.Duration
 }
 
-// Run runs the kubelet until ctx ends.
+// Run runs the kubelet until ctx ends. With a nil client it runs
+// standalone: static pods only, no Node, no API.
 func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 	rt, err := runtime.Dial(cfg.RuntimeEndpoint, 2*time.Minute)
 	if err != nil {
@@ -77,54 +99,90 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, Hostname: cfg.Hostname, Labels: cfg.NodeLabels,
 		Taints: cfg.Taints, MaxPods: cfg.MaxPods, Reserved: cfg.Reserved, RootDir: cfg.RootDir, Port: int32(cfg.Port),
 	}, client, rtCheck)
-	if _, err := reporter.Register(ctx); err != nil {
-		return err
+	if client != nil {
+		if _, err := reporter.Register(ctx); err != nil {
+			return err
+		}
+		slog.Info("node registered", "node", cfg.NodeName)
 	}
-	slog.Info("node registered", "node", cfg.NodeName)
 
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
-		}))
-	podInformer := factory.Core().V1().Pods()
-	svcFactory := informers.NewSharedInformerFactory(client, 0)
-	svcLister := svcFactory.Core().V1().Services().Lister()
+	var (
+		factory, svcFactory informers.SharedInformerFactory
+		podInformer         corev1informers.PodInformer
+		apiSrc              podworker.Source
+		apiWrite            podworker.StatusWriter
+		services            = func() ([]*v1.Service, error) { return nil, nil }
+	)
+	if client != nil {
+		factory = informers.NewSharedInformerFactoryWithOptions(client, 0,
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+				o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
+			}))
+		podInformer = factory.Core().V1().Pods()
+		svcFactory = informers.NewSharedInformerFactory(client, 0)
+		svcLister := svcFactory.Core().V1().Services().Lister()
+		services = func() ([]*v1.Service, error) { return svcLister.List(labels.Everything()) }
+		apiSrc = &apiSource{lister: podInformer.Lister()}
+		apiWrite = &apiWriter{client: client}
+	}
+	static := staticpods.New(cfg.PodManifestPath, cfg.NodeName)
+	if cfg.PodManifestPath != "" {
+		// Loaded before the worker starts, so that its first housekeeping
+		// does not take running static pods for orphans.
+		if _, err := static.Load(); err != nil {
+			return err
+		}
+	}
+	var src podworker.Source = &staticpods.Merged{Static: static, API: apiSrc}
 
 	capacity := nodestatus.Capacity(cfg.MaxPods, cfg.RootDir)
-	src := &apiSource{lister: podInformer.Lister()}
-	worker := podworker.New(podworker.Config{
+	allocatable := nodestatus.Allocatable(capacity, cfg.Reserved)
+	if cfg.PodsDir == "" {
+		cfg.PodsDir = filepath.Join(cfg.RootDir, "pods")
+	}
+	volumes := volume.NewManager(cfg.PodsDir, cfg.VolumeRefresh, volume.Registry(client, allocatable))
+	var worker *podworker.Worker
+	probes := prober.New(ctx, rt, func(k string) { worker.Enqueue(k) })
+	worker = podworker.New(podworker.Config{
 		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
 		ResolvConf: cfg.ResolvConf, PodLogRoot: cfg.PodLogRoot, MachineMemory: capacity.Memory().Value(),
-		Allocatable: nodestatus.Allocatable(capacity, cfg.Reserved), Workers: cfg.Workers, Resync: cfg.Resync,
-		RemoveCgroups: cfg.RemovePodCgroups,
+		Allocatable: allocatable, Workers: cfg.Workers, Resync: cfg.Resync,
+		RemoveCgroups: cfg.RemovePodCgroups, PodsDir: cfg.PodsDir,
 	}, podworker.Options{
+		Volumes:  volumes,
+		Prober:   probes,
 		Runtime:  rt,
 		Client:   client,
-		Services: func() ([]*v1.Service, error) { return svcLister.List(labels.Everything()) },
+		Services: services,
 		Source:   src,
-		Writer:   &apiWriter{client: client},
+		Writer:   &staticpods.Writer{Static: static, Client: client, API: apiWrite},
 	})
 	enqueue := func(obj any) {
 		if k, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
 			worker.Enqueue(k)
 		}
 	}
-	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: enqueue, UpdateFunc: func(_, n any) { enqueue(n) }, DeleteFunc: enqueue,
-	}); err != nil {
-		return err
-	}
-	factory.Start(ctx.Done())
-	svcFactory.Start(ctx.Done())
-	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("sync %v informer: %w", typ, ctx.Err())
+	if client != nil {
+		if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: enqueue, UpdateFunc: func(_, n any) { enqueue(n) }, DeleteFunc: enqueue,
+		}); err != nil {
+			return err
 		}
+		factory.Start(ctx.Done())
+		svcFactory.Start(ctx.Done())
+		for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
+			if !ok {
+				return fmt.Errorf("sync %v informer: %w", typ, ctx.Err())
+			}
+		}
+		svcFactory.WaitForCacheSync(ctx.Done())
 	}
-	svcFactory.WaitForCacheSync(ctx.Done())
+	if cfg.PodManifestPath != "" {
+		go runStaticPods(ctx, cfg, static, client, worker)
+	}
 
 	errc := make(chan error, 4)
-	serve := func(addr string, h http.Handler) {
+	serve := func(addr string, h http.Handler, tlsCfg *tls.Config) {
 		if addr == "" {
 			return
 		}
@@ -133,46 +191,81 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 			errc <- fmt.Errorf("listen %s: %w", addr, err)
 			return
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		go func() { <-ctx.Done(); srv.Close() }()
 		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- err
+			var err error
+			if tlsCfg != nil {
+				err = server.ServeTLS(ctx, ln, h, tlsCfg)
+			} else {
+				err = server.Serve(ctx, ln, h)
+			}
+			if err != nil {
+				errc <- fmt.Errorf("serve %s: %w", addr, err)
 			}
 		}()
 	}
-	health := http.NewServeMux()
-	health.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := rt.Version(r.Context()); err != nil {
-			http.Error(w, "container runtime down: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Write([]byte("ok"))
-	})
-	serve(cfg.HealthzAddr, health)
-	ro := http.NewServeMux()
-	ro.Handle("/healthz", health)
-	ro.HandleFunc("/pods", func(w http.ResponseWriter, r *http.Request) {
+	srv, err := server.New(server.Config{
+		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, Hostname: cfg.Hostname,
+		TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, ClientCAFile: cfg.ClientCAFile,
+		AnonymousAuth: cfg.AnonymousAuth, RootDir: cfg.RootDir,
+	}, server.Deps{Runtime: rt.RuntimeService(), Pods: func() []*v1.Pod {
 		pods, _ := src.List()
-		list := v1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}}
 		for _, p := range pods {
 			if st, ok := worker.Status(p.UID); ok {
 				p.Status = st
 			}
-			list.Items = append(list.Items, *p)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(list)
-	})
-	serve(cfg.ReadOnlyAddr, ro)
+		return pods
+	}})
+	if err != nil {
+		return err
+	}
+	serve(cfg.HealthzAddr, srv.HealthHandler(), nil)
+	serve(cfg.ReadOnlyAddr, srv.ReadOnlyHandler(), nil)
+	serve(cfg.APIAddr, srv.Handler(), srv.TLSConfig())
 
-	go reporter.Run(ctx, cfg.StatusInterval)
+	if client != nil {
+		go reporter.Run(ctx, cfg.StatusInterval)
+	}
 	go worker.Run(ctx)
 	select {
 	case <-ctx.Done():
 		return nil
 	case err := <-errc:
 		return err
+	}
+}
+
+// runStaticPods reloads the manifest directory and, with an apiserver,
+// keeps the mirror pods in step, until ctx ends.
+func runStaticPods(ctx context.Context, cfg Config, static *staticpods.Source, client kubernetes.Interface, worker *podworker.Worker) {
+	every := cfg.FileCheckFrequency
+	if every <= 0 {
+		every = 20 * time.Second
+	}
+	var mirrors *staticpods.Mirrors
+	if client != nil {
+		mirrors = &staticpods.Mirrors{Static: static, Client: client, NodeName: cfg.NodeName}
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if mirrors != nil {
+			if err := mirrors.Sync(ctx); err != nil && ctx.Err() == nil {
+				slog.Warn("mirror pods", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		keys, err := static.Load()
+		if err != nil {
+			slog.Warn("static pods", "dir", cfg.PodManifestPath, "err", err)
+		}
+		for _, k := range keys {
+			worker.Enqueue(k)
+		}
 	}
 }
 

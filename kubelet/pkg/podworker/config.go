@@ -91,6 +91,9 @@ func (w *Worker) sandboxConfig(pod *v1.Pod, attempt uint32) (*runtimeapi.PodSand
 	labels[LabelPodName] = pod.Name
 	labels[LabelPodNamespace] = pod.Namespace
 	labels[LabelPodUID] = string(pod.UID)
+	if w.cfg.NodeName != "" {
+		labels[LabelNode] = w.cfg.NodeName
+	}
 
 	dns, err := w.dnsConfig(pod)
 	if err != nil {

@@ -19,6 +19,11 @@ type configError struct{ msg string }
 
 func (e *configError) Error() string { return e.msg }
 
+// NewConfigError returns an error that makes the pod's containers wait with
+// CreateContainerConfigError (and the pod be retried) instead of failing the
+// sync: what other packages (volumes) use for a missing object or key.
+func NewConfigError(msg string) error { return &configError{msg} }
+
 // makeEnv builds a container's environment in upstream's order: service
 // links first, then envFrom, then env (later wins), with $(VAR) expanded
 // against what came before.
@@ -186,6 +191,12 @@ func formatMap(m map[string]string) string {
 // resourceValue resolves a resourceFieldRef; an unset limit reads as the
 // node's allocatable, as upstream does.
 func (w *Worker) resourceValue(pod *v1.Pod, c *v1.Container, ref *v1.ResourceFieldSelector) (string, error) {
+	return ResourceValue(pod, c, ref, w.cfg.Allocatable)
+}
+
+// ResourceValue resolves a resourceFieldRef of container c (or of
+// ref.ContainerName when set); an unset limit reads as allocatable.
+func ResourceValue(pod *v1.Pod, c *v1.Container, ref *v1.ResourceFieldSelector, allocatable v1.ResourceList) (string, error) {
 	target := c
 	if ref.ContainerName != "" {
 		target = nil
@@ -210,7 +221,7 @@ func (w *Worker) resourceValue(pod *v1.Pod, c *v1.Container, ref *v1.ResourceFie
 	}
 	q, ok := list[name]
 	if !ok {
-		q, ok = w.cfg.Allocatable[name]
+		q, ok = allocatable[name]
 	}
 	if !ok {
 		return "0", nil

@@ -94,6 +94,7 @@ func (w *Worker) observe(ctx context.Context, pod *v1.Pod) (*observed, error) {
 				return nil, err
 			}
 			if st.State == runtimeapi.ContainerState_CONTAINER_EXITED {
+				w.terminationMessage(pod, st)
 				w.mu.Lock()
 				w.exited[c.Id] = st
 				w.mu.Unlock()
@@ -417,7 +418,15 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, c *v1.Containe
 	if err := os.MkdirAll(filepath.Join(sbCfg.LogDirectory, c.Name), 0o755); err != nil {
 		return err
 	}
+	extra, termPath, err := w.podFiles(pod, c, podIP)
+	if err != nil {
+		return err
+	}
+	mounts = append(mounts, extra...)
 	cfg := w.containerConfig(pod, c, attempt, init, env, mounts)
+	if termPath != "" {
+		cfg.Annotations[annotationTermination] = termPath
+	}
 	id, err := w.rt.CreateContainer(ctx, sbID, cfg, sbCfg)
 	if err != nil {
 		w.setWaiting(pod, c.Name, "CreateContainerError", err.Error())

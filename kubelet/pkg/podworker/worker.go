@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -49,6 +51,10 @@ type Config struct {
 	Resync time.Duration
 	// RemoveCgroups removes pod cgroup directories containerd leaves behind.
 	RemoveCgroups bool
+	// PodsDir holds a directory per pod (by UID) for the files the kubelet
+	// mounts into containers: /etc/hosts and termination message files.
+	// Empty: neither is managed.
+	PodsDir string
 }
 
 // Source is where pods come from: the API (informer) and static manifests.
@@ -327,6 +333,13 @@ func (w *Worker) cleanup(ctx context.Context, uid types.UID, grace time.Duration
 			return err
 		}
 	}
+	if w.cfg.PodsDir != "" {
+		// What podFiles made; the volume manager, when there is one, has
+		// already removed the whole pod directory.
+		os.Remove(filepath.Join(w.cfg.PodsDir, string(uid), "etc-hosts"))
+		os.RemoveAll(filepath.Join(w.cfg.PodsDir, string(uid), "containers"))
+		os.Remove(filepath.Join(w.cfg.PodsDir, string(uid)))
+	}
 	if w.prober != nil {
 		w.prober.Forget(uid)
 	}
@@ -367,6 +380,9 @@ func (w *Worker) Housekeep(ctx context.Context) {
 	seen := map[string]bool{}
 	for _, sb := range sbs {
 		uid := sb.Labels[LabelPodUID]
+		if n := sb.Labels[LabelNode]; n != "" && n != w.cfg.NodeName {
+			continue
+		}
 		if uid == "" || live[uid] || seen[uid] {
 			continue
 		}

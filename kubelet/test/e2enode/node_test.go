@@ -32,7 +32,7 @@ func startKubelet(t *testing.T, client kubernetes.Interface, name string) {
 		done <- kubelet.Run(ctx, kubelet.Config{
 			NodeName: name, NodeIP: "127.0.0.1", Hostname: name, RuntimeEndpoint: runtime.DefaultEndpoint,
 			ClusterDomain: "cluster.local", MaxPods: 110, Reserved: kubelet.DefaultReserved(),
-			PodLogRoot: t.TempDir(), RootDir: "/", Port: 10250, StatusInterval: 10 * time.Second,
+			PodLogRoot: t.TempDir(), PodsDir: t.TempDir(), RootDir: "/", Port: 10250, StatusInterval: 10 * time.Second,
 			RemovePodCgroups: true,
 		}, client)
 	}()

@@ -37,6 +37,9 @@ type Runtime struct {
 	// Clock gives the times the fake records (nanoseconds); tests that
 	// move a fake clock of the kubelet set it to the same clock.
 	Clock func() int64
+	// ExecFunc, when set, answers ExecSync (a probe's or hook's command in
+	// container id); unset, every exec succeeds with no output.
+	ExecFunc func(id string, cmd []string) (stdout string, exitCode int32)
 }
 
 // Start serves a fake runtime holding images until the test ends.
@@ -278,7 +281,19 @@ func (f *Runtime) ContainerStatus(_ context.Context, r *runtimeapi.ContainerStat
 }
 
 func (f *Runtime) ExecSync(_ context.Context, r *runtimeapi.ExecSyncRequest) (*runtimeapi.ExecSyncResponse, error) {
-	return &runtimeapi.ExecSyncResponse{}, nil
+	f.mu.Lock()
+	exec := f.ExecFunc
+	c := f.containers[r.ContainerId]
+	running := c != nil && c.State == runtimeapi.ContainerState_CONTAINER_RUNNING
+	f.mu.Unlock()
+	if !running {
+		return nil, status.Errorf(codes.NotFound, "container %q is not running", r.ContainerId)
+	}
+	if exec == nil {
+		return &runtimeapi.ExecSyncResponse{}, nil
+	}
+	out, code := exec(r.ContainerId, r.Cmd)
+	return &runtimeapi.ExecSyncResponse{Stdout: []byte(out), ExitCode: code}, nil
 }
 
 func (f *Runtime) ImageStatus(_ context.Context, r *runtimeapi.ImageStatusRequest) (*runtimeapi.ImageStatusResponse, error) {

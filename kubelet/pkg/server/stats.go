@@ -1,0 +1,272 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Summary is /stats/summary, with the JSON field names of upstream's
+// stats/v1alpha1 Summary (the parts Navarch fills).
+type Summary struct {
+	Node NodeStats  `json:"node"`
+	Pods []PodStats `json:"pods"`
+}
+
+// NodeStats are the node's usage.
+type NodeStats struct {
+	NodeName  string       `json:"nodeName"`
+	StartTime metav1.Time  `json:"startTime"`
+	CPU       *CPUStats    `json:"cpu,omitempty"`
+	Memory    *MemoryStats `json:"memory,omitempty"`
+	Fs        *FsStats     `json:"fs,omitempty"`
+}
+
+// PodReference names a pod.
+type PodReference struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	UID       string `json:"uid"`
+}
+
+// PodStats are a pod's usage, the sum of its containers'.
+type PodStats struct {
+	PodRef     PodReference     `json:"podRef"`
+	StartTime  metav1.Time      `json:"startTime"`
+	Containers []ContainerStats `json:"containers"`
+	CPU        *CPUStats        `json:"cpu,omitempty"`
+	Memory     *MemoryStats     `json:"memory,omitempty"`
+}
+
+// ContainerStats are one container's usage.
+type ContainerStats struct {
+	Name      string       `json:"name"`
+	StartTime metav1.Time  `json:"startTime"`
+	CPU       *CPUStats    `json:"cpu,omitempty"`
+	Memory    *MemoryStats `json:"memory,omitempty"`
+	Rootfs    *FsStats     `json:"rootfs,omitempty"`
+}
+
+// CPUStats: usageNanoCores is the recent rate, usageCoreNanoSeconds the total.
+type CPUStats struct {
+	Time                 metav1.Time `json:"time"`
+	UsageNanoCores       *uint64     `json:"usageNanoCores,omitempty"`
+	UsageCoreNanoSeconds *uint64     `json:"usageCoreNanoSeconds,omitempty"`
+}
+
+// MemoryStats are in bytes.
+type MemoryStats struct {
+	Time            metav1.Time `json:"time"`
+	AvailableBytes  *uint64     `json:"availableBytes,omitempty"`
+	UsageBytes      *uint64     `json:"usageBytes,omitempty"`
+	WorkingSetBytes *uint64     `json:"workingSetBytes,omitempty"`
+}
+
+// FsStats are in bytes.
+type FsStats struct {
+	Time           metav1.Time `json:"time"`
+	AvailableBytes *uint64     `json:"availableBytes,omitempty"`
+	CapacityBytes  *uint64     `json:"capacityBytes,omitempty"`
+	UsedBytes      *uint64     `json:"usedBytes,omitempty"`
+}
+
+func (s *Server) serveSummary(w http.ResponseWriter, r *http.Request) {
+	sum, err := s.summary(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, sum)
+}
+
+func u64(v uint64) *uint64 { return &v }
+
+func (s *Server) summary(ctx context.Context) (*Summary, error) {
+	now := metav1.Now()
+	sum := &Summary{Node: NodeStats{NodeName: s.cfg.NodeName, StartTime: bootTime()}, Pods: []PodStats{}}
+	if total, ok := s.cpu.sample(); ok {
+		sum.Node.CPU = &CPUStats{Time: now, UsageCoreNanoSeconds: u64(total.usage)}
+		if total.rate > 0 {
+			sum.Node.CPU.UsageNanoCores = u64(total.rate)
+		}
+	}
+	if mem, ok := meminfo(); ok {
+		used := mem["MemTotal"] - mem["MemAvailable"]
+		sum.Node.Memory = &MemoryStats{Time: now, AvailableBytes: u64(mem["MemAvailable"]), UsageBytes: u64(used), WorkingSetBytes: u64(used)}
+	}
+	if s.cfg.RootDir != "" {
+		var st syscall.Statfs_t
+		if syscall.Statfs(s.cfg.RootDir, &st) == nil {
+			bs := uint64(st.Bsize)
+			sum.Node.Fs = &FsStats{Time: now, AvailableBytes: u64(st.Bavail * bs), CapacityBytes: u64(st.Blocks * bs), UsedBytes: u64((st.Blocks - st.Bfree) * bs)}
+		}
+	}
+	resp, err := s.rt.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{})
+	if err != nil {
+		return nil, err
+	}
+	byUID := map[string]*runtimeapi.ContainerStats{}
+	perPod := map[string][]*runtimeapi.ContainerStats{}
+	for _, cs := range resp.Stats {
+		byUID[cs.GetAttributes().GetId()] = cs
+		uid := cs.GetAttributes().GetLabels()[labelPodUID]
+		perPod[uid] = append(perPod[uid], cs)
+	}
+	for _, p := range s.pods() {
+		ps := PodStats{PodRef: PodReference{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID)}, Containers: []ContainerStats{}}
+		if p.Status.StartTime != nil {
+			ps.StartTime = *p.Status.StartTime
+		}
+		var cpuTotal, cpuRate, memUsage, memWS uint64
+		hasCPU, hasMem := false, false
+		for _, cs := range perPod[string(p.UID)] {
+			name := cs.GetAttributes().GetMetadata().GetName()
+			c := ContainerStats{Name: name}
+			for _, st := range p.Status.ContainerStatuses {
+				if st.Name == name && st.State.Running != nil {
+					c.StartTime = st.State.Running.StartedAt
+				}
+			}
+			if cpu := cs.GetCpu(); cpu != nil {
+				c.CPU = &CPUStats{Time: metav1.NewTime(time.Unix(0, cpu.Timestamp))}
+				if v := cpu.GetUsageCoreNanoSeconds(); v != nil {
+					c.CPU.UsageCoreNanoSeconds = u64(v.Value)
+					cpuTotal += v.Value
+					hasCPU = true
+				}
+				if v := cpu.GetUsageNanoCores(); v != nil {
+					c.CPU.UsageNanoCores = u64(v.Value)
+					cpuRate += v.Value
+				}
+			}
+			if mem := cs.GetMemory(); mem != nil {
+				c.Memory = &MemoryStats{Time: metav1.NewTime(time.Unix(0, mem.Timestamp))}
+				if v := mem.GetUsageBytes(); v != nil {
+					c.Memory.UsageBytes = u64(v.Value)
+					memUsage += v.Value
+					hasMem = true
+				}
+				if v := mem.GetWorkingSetBytes(); v != nil {
+					c.Memory.WorkingSetBytes = u64(v.Value)
+					memWS += v.Value
+					hasMem = true
+				}
+			}
+			if fs := cs.GetWritableLayer(); fs != nil && fs.UsedBytes != nil {
+				c.Rootfs = &FsStats{Time: metav1.NewTime(time.Unix(0, fs.Timestamp)), UsedBytes: u64(fs.UsedBytes.Value)}
+			}
+			ps.Containers = append(ps.Containers, c)
+		}
+		if hasCPU {
+			ps.CPU = &CPUStats{Time: now, UsageCoreNanoSeconds: u64(cpuTotal), UsageNanoCores: u64(cpuRate)}
+		}
+		if hasMem {
+			ps.Memory = &MemoryStats{Time: now, UsageBytes: u64(memUsage), WorkingSetBytes: u64(memWS)}
+		}
+		sum.Pods = append(sum.Pods, ps)
+	}
+	return sum, nil
+}
+
+// cpuSampler turns the node's cumulative CPU time (/proc/stat) into a rate
+// between two summaries.
+type cpuSampler struct {
+	mu       sync.Mutex
+	last     uint64
+	lastTime time.Time
+}
+
+type cpuSample struct{ usage, rate uint64 }
+
+func (c *cpuSampler) sample() (cpuSample, bool) {
+	usage, ok := procStatUsage()
+	if !ok {
+		return cpuSample{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	out := cpuSample{usage: usage}
+	if !c.lastTime.IsZero() && usage >= c.last {
+		if d := now.Sub(c.lastTime); d > 0 {
+			out.rate = uint64(float64(usage-c.last) / d.Seconds())
+		}
+	}
+	c.last, c.lastTime = usage, now
+	return out, true
+}
+
+// procStatUsage is the busy CPU time of all cores in nanoseconds (USER_HZ
+// is 100 on Linux).
+func procStatUsage() (uint64, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, false
+	}
+	var busy uint64
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		busy += n
+	}
+	return busy * uint64(time.Second/100), true
+}
+
+// meminfo reads /proc/meminfo in bytes.
+func meminfo() (map[string]uint64, bool) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	out := map[string]uint64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		fs := strings.Fields(v)
+		if len(fs) == 0 {
+			continue
+		}
+		n, _ := strconv.ParseUint(fs[0], 10, 64)
+		if len(fs) > 1 && fs[1] == "kB" {
+			n *= 1024
+		}
+		out[k] = n
+	}
+	return out, out["MemTotal"] > 0
+}
+
+func bootTime() metav1.Time {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return metav1.Time{}
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return metav1.Time{}
+	}
+	up, _ := strconv.ParseFloat(f[0], 64)
+	return metav1.NewTime(time.Now().Add(-time.Duration(up * float64(time.Second))).Truncate(time.Second))
+}
