@@ -425,11 +425,10 @@ const (
 func (c *Controller) classifyOwner(ctx context.Context, dependent objRef, o metav1.OwnerReference) (ownerState, error) {
 	m, err := c.mappingFor(o.APIVersion, o.Kind)
 	if err != nil {
-		// A kind nobody serves cannot exist.
-		if apierrors.IsNotFound(err) {
-			return ownerGone, nil
-		}
-		return ownerGone, nil
+		// The kind may be served but not discovered yet (a CRD just
+		// established): retry until discovery knows it rather than
+		// delete a dependent whose owner may well exist.
+		return ownerSolid, err
 	}
 	ns := ""
 	if m.namespaced {

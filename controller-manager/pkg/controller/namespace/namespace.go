@@ -196,15 +196,22 @@ func (c *Controller) deleteResource(ctx context.Context, gvr schema.GroupVersion
 			return 0, fmt.Errorf("delete all %s in %s: %w", gvr, ns, err)
 		}
 	}
-	list, err := rc.List(ctx, metav1.ListOptions{})
-	if apierrors.IsNotFound(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("list %s in %s: %w", gvr, ns, err)
+	list := func() (*metav1.PartialObjectMetadataList, error) {
+		l, err := rc.List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			return &metav1.PartialObjectMetadataList{}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w", gvr, ns, err)
+		}
+		return l, nil
 	}
 	if !collection {
-		for _, item := range list.Items {
+		l, err := list()
+		if err != nil {
+			return 0, err
+		}
+		for _, item := range l.Items {
 			if item.DeletionTimestamp != nil {
 				continue
 			}
@@ -213,7 +220,12 @@ func (c *Controller) deleteResource(ctx context.Context, gvr schema.GroupVersion
 			}
 		}
 	}
-	return len(list.Items), nil
+	// Count what is left after deleting, not what was there before.
+	l, err := list()
+	if err != nil {
+		return 0, err
+	}
+	return len(l.Items), nil
 }
 
 // finalize removes the "kubernetes" finalizer through namespaces/finalize.

@@ -94,7 +94,8 @@ func (r Real) CreatePod(ctx context.Context, ns string, template *v1.PodTemplate
 	return nil
 }
 
-// DeletePod implements Interface; a pod already gone is not an error.
+// DeletePod implements Interface. A pod already gone returns its NotFound
+// error unwrapped and records no event, so callers can count it as deleted.
 func (r Real) DeletePod(ctx context.Context, ns, name string, owner runtime.Object) error {
 	err := r.Client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{})
 	if err != nil {
