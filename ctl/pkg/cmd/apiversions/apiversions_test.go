@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"navarch.dev/ctl/clitest"
+	"navarch.dev/e2e/clitest"
 )
 
 func TestAPIVersions(t *testing.T) {

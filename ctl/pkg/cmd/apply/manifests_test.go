@@ -13,8 +13,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
 
-	"navarch.dev/ctl/clitest"
 	"navarch.dev/ctl/pkg/resource"
+	"navarch.dev/e2e/clitest"
 )
 
 // manifestsDir is the repository's manifests/ folder.

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
-	"navarch.dev/ctl/clitest"
+	"navarch.dev/e2e/clitest"
 )
 
 type result struct {

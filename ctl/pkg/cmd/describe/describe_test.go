@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"navarch.dev/ctl/clitest"
+	"navarch.dev/e2e/clitest"
 )
 
 // times matches the timestamps describe prints (RFC 1123 with a numeric zone).

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"navarch.dev/ctl/clitest"
+	"navarch.dev/e2e/clitest"
 )
 
 func TestExplain(t *testing.T) {

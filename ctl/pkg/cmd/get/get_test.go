@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"navarch.dev/ctl/clitest"
+	"navarch.dev/e2e/clitest"
 )
 
 func makePod(t *testing.T, c kubernetes.Interface, ns, name string, labels map[string]string) {

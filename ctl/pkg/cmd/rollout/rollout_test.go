@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
-	"navarch.dev/ctl/clitest"
+	"navarch.dev/e2e/clitest"
 )
 
 var ctx = context.Background()
