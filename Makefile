@@ -18,11 +18,13 @@ build:
 	done
 
 # Every module's tests, including the integration tests that run a real
-# apiserver on a real (embedded) etcd.
+# apiserver on a real (embedded) etcd. The e2e packages each bring up whole
+# clusters on this host's containerd, so they run one after another (-p 1).
 test:
 	@set -o pipefail; for m in $(MODULES); do \
 	  if [ -n "$$(find $$m -name '*.go' -print -quit)" ]; then \
-	    echo "== test $$m"; (cd $$m && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...) || exit 1; \
+	    p=""; [ $$m = e2e ] && p="-p 1"; \
+	    echo "== test $$m"; (cd $$m && $(GO) test -count=1 $$p -timeout $(TEST_TIMEOUT) ./...) || exit 1; \
 	  fi; \
 	done
 
