@@ -43,6 +43,9 @@ type Options struct {
 	LeaderElect  leaderelect.Options
 	// DecisionsMax bounds how many pods' decisions are kept.
 	DecisionsMax int
+	// Listener, if set, is used instead of listening on Address:Port
+	// (tests pass one on a random port).
+	Listener net.Listener
 }
 
 // NewOptions returns upstream's defaults.
@@ -139,11 +142,13 @@ func Run(ctx context.Context, o *Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	serveErr := make(chan error, 1)
-	if o.Port > 0 {
-		ln, err := net.Listen("tcp", net.JoinHostPort(o.Address, strconv.Itoa(o.Port)))
-		if err != nil {
+	ln := o.Listener
+	if ln == nil && o.Port > 0 {
+		if ln, err = net.Listen("tcp", net.JoinHostPort(o.Address, strconv.Itoa(o.Port))); err != nil {
 			return fmt.Errorf("scheduler: listen: %w", err)
 		}
+	}
+	if ln != nil {
 		checks := map[string]func() error{
 			// A leader that has not synced its informers is not ready;
 			// a candidate waiting for the lease is.
@@ -164,9 +169,22 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	var runErr error
+	var advertised chan struct{}
 	err = leaderelect.Run(ctx, client, o.LeaderElect, identity, func(ctx context.Context) {
+		if o.LeaderElect.LeaderElect && ln != nil {
+			// Tell clients (navctl describe --show-decision) where this
+			// leader serves its decisions.
+			advertised = make(chan struct{})
+			go func() {
+				defer close(advertised)
+				advertise(ctx, client, o.LeaderElect, identity, ln.Addr(), restCfg.Host, cfg)
+			}()
+		}
 		runErr = sched.Run(ctx)
 	})
+	if advertised != nil {
+		<-advertised
+	}
 	cancel()
 	if e := <-serveErr; e != nil && err == nil {
 		err = e
@@ -196,4 +214,32 @@ func Serve(ctx context.Context, ln net.Listener, checks map[string]func() error,
 	<-errc
 	slog.Info("Scheduler HTTP server stopped")
 	return nil
+}
+
+// advertise records this leader's decisions endpoint on its Lease.
+func advertise(ctx context.Context, client kubernetes.Interface, le leaderelect.Options, identity string, addr net.Addr, apiserver string, cfg *config.Configuration) {
+	u, err := decisions.AdvertiseURL(addr, apiserver)
+	if err != nil {
+		slog.Error("Cannot advertise the decisions endpoint", "err", err)
+		return
+	}
+	ep := decisions.Endpoint{HolderIdentity: identity, URL: u}
+	for _, p := range cfg.Profiles {
+		ep.SchedulerNames = append(ep.SchedulerNames, p.SchedulerName)
+	}
+	retries := 0
+	onRetry := func(err error) {
+		// Conflicts with the elector's renewals are expected; say so only
+		// when it keeps failing (e.g. RBAC forbids updating the Lease).
+		if retries++; retries == 5 {
+			slog.Warn("Still cannot advertise the decisions endpoint on the lease; retrying", "err", err)
+		}
+	}
+	if err := decisions.Advertise(ctx, client, le.ResourceNamespace, le.ResourceName, ep, onRetry); err != nil {
+		if ctx.Err() == nil {
+			slog.Error("Cannot advertise the decisions endpoint", "err", err)
+		}
+		return
+	}
+	slog.Info("Advertised the decisions endpoint", "lease", le.ResourceNamespace+"/"+le.ResourceName, "url", u)
 }

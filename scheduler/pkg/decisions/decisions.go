@@ -112,7 +112,17 @@ func (s *Store) Get(namespace, pod string) *Decision {
 func (s *Store) Forget(namespace, pod string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.byKey, namespace+"/"+pod)
+	key := namespace + "/" + pod
+	if _, ok := s.byKey[key]; !ok {
+		return
+	}
+	delete(s.byKey, key)
+	for i, k := range s.order {
+		if k == key {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
+	}
 }
 
 // Prefix is where Handler is mounted.

@@ -60,3 +60,24 @@ func TestTable(t *testing.T) {
 		t.Errorf("table:\n%s", out)
 	}
 }
+
+// TestForgetFreesRoom: a forgotten pod's slot goes to the next one; a pod
+// recorded again after being forgotten is kept.
+func TestForgetFreesRoom(t *testing.T) {
+	s := NewStore(2)
+	s.Record(&Decision{Namespace: "ns", Pod: "a"})
+	s.Record(&Decision{Namespace: "ns", Pod: "b"})
+	s.Forget("ns", "a")
+	s.Record(&Decision{Namespace: "ns", Pod: "a"})
+	for pod, want := range map[string]bool{"a": true, "b": true} {
+		if got := s.Get("ns", pod) != nil; got != want {
+			t.Errorf("decision of %s kept = %v, want %v", pod, got, want)
+		}
+	}
+	s.Record(&Decision{Namespace: "ns", Pod: "c"}) // evicts b, the oldest
+	for pod, want := range map[string]bool{"a": true, "b": false, "c": true} {
+		if got := s.Get("ns", pod) != nil; got != want {
+			t.Errorf("after c: decision of %s kept = %v, want %v", pod, got, want)
+		}
+	}
+}

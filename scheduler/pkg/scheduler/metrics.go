@@ -9,7 +9,7 @@ type Metrics struct {
 	attempts        *prometheus.CounterVec
 	attemptDuration *prometheus.HistogramVec
 	e2eDuration     *prometheus.HistogramVec
-	podDuration     prometheus.Histogram
+	podDuration     *prometheus.HistogramVec
 	pending         *prometheus.GaugeVec
 	preemption      prometheus.Counter
 }
@@ -30,13 +30,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "scheduler_e2e_scheduling_duration_seconds", Buckets: buckets,
 			Help: "E2e scheduling latency in seconds (from the pod's first attempt to its binding).",
 		}, []string{"result", "profile"}),
-		podDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "scheduler_pod_scheduling_sli_duration_seconds", Buckets: buckets,
-			Help: "E2e latency for a pod being scheduled, from the time the pod enters the scheduling queue to its binding.",
-		}),
+		podDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "scheduler_pod_scheduling_sli_duration_seconds", Buckets: prometheus.ExponentialBuckets(0.01, 2, 20),
+			Help: "E2e latency for a pod being scheduled, from the time the pod enters the scheduling queue to its binding, by the number of attempts it took.",
+		}, []string{"attempts"}),
 		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scheduler_pending_pods",
-			Help: "Number of pending pods, by the queue type. 'active' means number of pods in activeQ; 'backoff' means number of pods in backoffQ; 'unschedulable' means number of pods in unschedulablePods.",
+			Help: "Number of pending pods, by the queue type. 'active' means number of pods in activeQ; 'backoff' means number of pods in backoffQ; 'unschedulable' means number of pods in unschedulablePods; 'gated' means number of pods held by scheduling gates.",
 		}, []string{"queue"}),
 		preemption: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "scheduler_preemption_attempts_total",

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -77,6 +79,10 @@ type Scheduler struct {
 	started            atomic.Bool
 	synced             atomic.Bool
 	bound              atomic.Int64
+
+	gatedMu sync.Mutex
+	// gated are our pending pods held by scheduling gates.
+	gated map[types.UID]bool
 }
 
 // New builds a scheduler; Run starts it.
@@ -105,6 +111,7 @@ func New(opts Options) (*Scheduler, error) {
 		metrics:    NewMetrics(opts.Registerer),
 		decisions:  opts.Decisions,
 		percentage: *cfg.PercentageOfNodesToScore,
+		gated:      map[types.UID]bool{},
 	}
 	s.broadcaster = record.NewBroadcaster()
 	var firstProfile *runtime.Framework
@@ -248,7 +255,9 @@ func (s *Scheduler) addEventHandlers() {
 	pods.AddEventHandler(cache.FilteringResourceEventHandler{
 		FilterFunc: func(obj any) bool {
 			p := podFrom(obj)
-			return p != nil && !assigned(p) && !terminal(p) && s.responsibleFor(p)
+			// A pod with scheduling gates waits until they are all removed
+			// (the update then passes the filter and adds it).
+			return p != nil && !assigned(p) && !terminal(p) && s.responsibleFor(p) && len(p.Spec.SchedulingGates) == 0
 		},
 		Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) { s.queue.Add(podFrom(obj)) },
@@ -272,6 +281,17 @@ func (s *Scheduler) addEventHandlers() {
 					}
 				}
 			},
+		},
+	})
+	// Gated pods are only counted (scheduler_pending_pods{queue="gated"}).
+	pods.AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: func(obj any) bool {
+			p := podFrom(obj)
+			return p != nil && !assigned(p) && !terminal(p) && s.responsibleFor(p) && len(p.Spec.SchedulingGates) > 0
+		},
+		Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { s.setGated(podFrom(obj), true) },
+			DeleteFunc: func(obj any) { s.setGated(podFrom(obj), false) },
 		},
 	})
 	s.informers.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -309,8 +329,28 @@ func (s *Scheduler) addEventHandlers() {
 			},
 		})
 	}
+	// A new class may let a waiting claim be provisioned.
+	s.informers.Storage().V1().StorageClasses().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) {
+			s.queue.MoveAllToActiveOrBackoffQueue(framework.ClusterEvent{Resource: framework.StorageClass, ActionType: framework.Add, Label: "StorageClassAdd"})
+		},
+	})
 	// Namespaces are read by the inter-pod affinity namespace selectors.
 	s.informers.Core().V1().Namespaces().Informer()
+}
+
+func (s *Scheduler) setGated(p *v1.Pod, gated bool) {
+	if p == nil {
+		return
+	}
+	s.gatedMu.Lock()
+	defer s.gatedMu.Unlock()
+	if gated {
+		s.gated[p.UID] = true
+	} else {
+		delete(s.gated, p.UID)
+	}
+	s.metrics.SetPending("gated", len(s.gated))
 }
 
 // nodeChange says what about a node changed in a way that may make pods
@@ -468,7 +508,7 @@ func (s *Scheduler) bindingCycle(ctx context.Context, fwk *runtime.Framework, st
 		s.metrics.e2eDuration.WithLabelValues("scheduled", profile).Observe(now.Sub(*qp.InitialAttemptTimestamp).Seconds())
 	}
 	latency := now.Sub(qp.Timestamp)
-	s.metrics.podDuration.Observe(latency.Seconds())
+	s.metrics.podDuration.WithLabelValues(strconv.Itoa(qp.Attempts)).Observe(latency.Seconds())
 	msg := fmt.Sprintf("Successfully assigned %s/%s to %s", assumed.Namespace, assumed.Name, res.host)
 	s.recorders[profile].Event(assumed, v1.EventTypeNormal, "Scheduled", msg)
 	if s.opts.OnBound != nil {

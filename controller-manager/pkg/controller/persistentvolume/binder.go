@@ -232,7 +232,7 @@ func (c *Controller) syncClaim(ctx context.Context, ns, name string) error {
 // refersTo reports whether ref names the claim (any UID when ref has none,
 // as on a volume pre-bound by name).
 func refersTo(ref *corev1.ObjectReference, pvc *corev1.PersistentVolumeClaim) bool {
-	return ref.Namespace == pvc.Namespace && ref.Name == pvc.Name && (ref.UID == "" || ref.UID == pvc.UID)
+	return ref != nil && ref.Namespace == pvc.Namespace && ref.Name == pvc.Name && (ref.UID == "" || ref.UID == pvc.UID)
 }
 
 func (c *Controller) syncUnboundClaim(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
@@ -243,10 +243,7 @@ func (c *Controller) syncUnboundClaim(ctx context.Context, pvc *corev1.Persisten
 			sc = got
 		}
 	}
-	if sc != nil && sc.VolumeBindingMode != nil && *sc.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer && pvc.Annotations[AnnSelectedNode] == "" {
-		c.recorder.Event(pvc, corev1.EventTypeNormal, "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
-		return c.setClaimPhase(ctx, pvc, corev1.ClaimPending, nil)
-	}
+	delayed := sc != nil && sc.VolumeBindingMode != nil && *sc.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer
 	pvs, err := c.pvLister.List(labels.Everything())
 	if err != nil {
 		return err
@@ -255,8 +252,16 @@ func (c *Controller) syncUnboundClaim(ctx context.Context, pvc *corev1.Persisten
 	if err != nil {
 		return err
 	}
+	if delayed && pv != nil && !refersTo(pv.Spec.ClaimRef, pvc) {
+		// The scheduler picks the volumes of WaitForFirstConsumer claims,
+		// on the pod's node; this controller only completes a binding the
+		// scheduler started (the volume's claimRef names the claim).
+		pv = nil
+	}
 	if pv == nil {
 		switch {
+		case delayed && pvc.Annotations[AnnSelectedNode] == "":
+			c.recorder.Event(pvc, corev1.EventTypeNormal, "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
 		case sc != nil && sc.Provisioner != "":
 			c.recorder.Eventf(pvc, corev1.EventTypeNormal, "ExternalProvisioning",
 				"Waiting for a volume to be created either by the external provisioner '%s' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.", sc.Provisioner)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -185,5 +186,52 @@ func TestPendingWithoutVolume(t *testing.T) {
 	pvc, _ := h.client.CoreV1().PersistentVolumeClaims("default").Get(ctx, "c", metav1.GetOptions{})
 	if pvc.Status.Phase != corev1.ClaimPending || pvc.Spec.VolumeName != "" {
 		t.Errorf("claim = %q/%q, want Pending and unbound", pvc.Status.Phase, pvc.Spec.VolumeName)
+	}
+}
+
+// TestWaitForFirstConsumer: the binder leaves the choice of volume for a
+// WaitForFirstConsumer claim to the scheduler — with or without a selected
+// node it binds no free volume — but completes a binding the scheduler
+// started on the volume side.
+func TestWaitForFirstConsumer(t *testing.T) {
+	wffc := storagev1.VolumeBindingWaitForFirstConsumer
+	tests := []struct {
+		name       string
+		selected   string
+		prebound   bool
+		wantVolume string
+	}{
+		{name: "no selected node: waits", wantVolume: ""},
+		{name: "selected node (provisioning): no free volume is taken", selected: "node-a", wantVolume: ""},
+		{name: "volume claimed by the scheduler: completed", prebound: true, wantVolume: "pv1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			pvc := makePVC("c", "1Gi", "local")
+			if tt.selected != "" {
+				pvc.Annotations = map[string]string{AnnSelectedNode: tt.selected}
+			}
+			pv := makePV("pv1", "1Gi", "local")
+			if tt.prebound {
+				pv.Spec.ClaimRef = &corev1.ObjectReference{Namespace: "default", Name: "c", UID: pvc.UID}
+			}
+			h := newHarness(pv, pvc)
+			sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "local"}, Provisioner: "kubernetes.io/no-provisioner", VolumeBindingMode: &wffc}
+			if err := h.f.Storage().V1().StorageClasses().Informer().GetStore().Add(sc); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.c.sync(ctx, "claim:default/c"); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := h.client.CoreV1().PersistentVolumeClaims("default").Get(ctx, "c", metav1.GetOptions{})
+			if got.Spec.VolumeName != tt.wantVolume {
+				t.Errorf("claim volumeName = %q, want %q", got.Spec.VolumeName, tt.wantVolume)
+			}
+			vol, _ := h.client.CoreV1().PersistentVolumes().Get(ctx, "pv1", metav1.GetOptions{})
+			if !tt.prebound && vol.Spec.ClaimRef != nil {
+				t.Errorf("free volume was claimed: %+v", vol.Spec.ClaimRef)
+			}
+		})
 	}
 }

@@ -38,6 +38,9 @@ const example = `  # Describe a node
   # Describe a pod
   navctl describe pods/nginx
 
+  # Describe a pod with the scheduler's last decision: every node's filter verdict and scores
+  navctl describe pods/nginx --show-decision
+
   # Describe a pod identified by type and name in "pod.json"
   navctl describe -f pod.json
 
@@ -58,6 +61,10 @@ type options struct {
 	recursive     bool
 	showEvents    bool
 	chunkSize     int64
+	// showDecision adds each pod's last scheduling decision, read from the
+	// scheduler (found through its Lease, or at schedulerAddress).
+	showDecision     bool
+	schedulerAddress string
 }
 
 // NewCommand returns navctl describe.
@@ -83,6 +90,8 @@ func NewCommand(f *factory.Factory) *cobra.Command {
 	fl.StringSliceVarP(&o.filenames, "filename", "f", nil, "Filename, directory, or URL to files containing the resource to describe")
 	fl.BoolVarP(&o.recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively. Useful when you want to manage related manifests organized within the same directory.")
 	fl.BoolVar(&o.showEvents, "show-events", true, "If true, display events related to the described object.")
+	fl.BoolVar(&o.showDecision, "show-decision", false, "If true, for pods, also print the scheduler's last decision: every node's filter verdict with its reasons, each score plugin's weighted score, and the chosen node (Navarch-only). The scheduler is found through the annotation its leader writes on its Lease in kube-system, or at --scheduler-address.")
+	fl.StringVar(&o.schedulerAddress, "scheduler-address", "", "Address (host:port or http://host:port) of the scheduler's HTTP port to read decisions from with --show-decision, instead of finding it through its Lease (Navarch-only).")
 	fl.Int64Var(&o.chunkSize, "chunk-size", 500, "Return large lists in chunks rather than all at once. Pass 0 to disable. This flag is beta and may change in the future.")
 	return cmd
 }
@@ -114,7 +123,11 @@ func (o *options) run(ctx context.Context, f *factory.Factory, args []string) er
 	if err != nil {
 		return err
 	}
-	d := &describer{ctx: ctx, cs: cs, dyn: dyn, showEvents: o.showEvents, chunkSize: o.chunkSize}
+	if o.schedulerAddress != "" && !o.showDecision {
+		return errors.New("--scheduler-address is only used with --show-decision")
+	}
+	d := &describer{ctx: ctx, cs: cs, dyn: dyn, showEvents: o.showEvents, chunkSize: o.chunkSize,
+		showDecision: o.showDecision, schedulerAddress: o.schedulerAddress}
 	out := f.IO.Out
 
 	// "describe TYPE NAME_PREFIX": an exact name first, else every object
@@ -140,7 +153,7 @@ func (o *options) run(ctx context.Context, f *factory.Factory, args []string) er
 					}
 					fmt.Fprintf(out, "%s\n", s)
 				}
-				return nil
+				return reportProblems(f, d.problems)
 			}
 		}
 		if err != nil {
@@ -171,6 +184,7 @@ func (o *options) run(ctx context.Context, f *factory.Factory, args []string) er
 			fmt.Fprintf(f.IO.ErrOut, "No resources found in %s namespace.\n", ns)
 		}
 	}
+	errs = append(errs, d.problems...)
 	if len(errs) > 0 {
 		for _, err := range errs {
 			fmt.Fprintln(f.IO.ErrOut, cli.Message(err))
@@ -293,6 +307,13 @@ type describer struct {
 	dyn        dynamic.Interface
 	showEvents bool
 	chunkSize  int64
+
+	showDecision     bool
+	schedulerAddress string
+	schedulers       map[string]schedulerLookup
+	// problems are failures that do not stop a description (the
+	// scheduler was unreachable): reported after it, exit code 1.
+	problems []error
 }
 
 // describeFunc describes one object of a kind into w.
@@ -334,4 +355,15 @@ func (d *describer) describe(m *meta.RESTMapping, u *unstructured.Unstructured) 
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// reportProblems prints problems and returns an exit error if any.
+func reportProblems(f *factory.Factory, problems []error) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	for _, err := range problems {
+		fmt.Fprintln(f.IO.ErrOut, cli.Message(err))
+	}
+	return &cli.ExitError{Code: 1}
 }

@@ -110,6 +110,9 @@ func describePod(d *describer, u *unstructured.Unstructured, w *writer) error {
 	w.write(0, "QoS Class:\t%s\n", qos)
 	printLabels(w, 0, "Node-Selectors", pod.Spec.NodeSelector)
 	multiline(w, 0, "Tolerations", tolerationLines(pod.Spec.Tolerations))
+	if d.showDecision {
+		d.printDecision(w, pod)
+	}
 	d.printEvents(w, ref{kind: "Pod", namespace: pod.Namespace, name: pod.Name, uid: string(pod.UID)})
 	return nil
 }
