@@ -72,10 +72,29 @@ func (l *Lab) Link(nsA, cidrA, nsB, cidrB string) {
 	l.nlink++
 	a, b := fmt.Sprintf("%sa%d", l.prefix, l.nlink), fmt.Sprintf("%sb%d", l.prefix, l.nlink)
 	l.Run("ip", "link", "add", a, "netns", nsName(nsA), "type", "veth", "peer", "name", b, "netns", nsName(nsB))
-	l.Exec(nsA, "ip", "addr", "add", cidrA, "dev", a)
+	l.addr(nsA, a, cidrA)
 	l.Exec(nsA, "ip", "link", "set", a, "up")
-	l.Exec(nsB, "ip", "addr", "add", cidrB, "dev", b)
+	l.addr(nsB, b, cidrB)
 	l.Exec(nsB, "ip", "link", "set", b, "up")
+}
+
+// Link6 is Link for a dual-stack pair: each end also gets an IPv6 address.
+func (l *Lab) Link6(nsA, cidrA, cidr6A, nsB, cidrB, cidr6B string) {
+	l.t.Helper()
+	l.Link(nsA, cidrA, nsB, cidrB)
+	l.addr(nsA, fmt.Sprintf("%sa%d", l.prefix, l.nlink), cidr6A)
+	l.addr(nsB, fmt.Sprintf("%sb%d", l.prefix, l.nlink), cidr6B)
+}
+
+// addr adds an address; IPv6 ones skip duplicate address detection so
+// they are usable at once.
+func (l *Lab) addr(ns, dev, cidr string) {
+	l.t.Helper()
+	args := []string{"ip", "addr", "add", cidr, "dev", dev}
+	if strings.Contains(cidr, ":") {
+		args = append(args, "nodad")
+	}
+	l.Exec(ns, args...)
 }
 
 // Listen opens a TCP listener inside a namespace.

@@ -48,6 +48,21 @@ func LoadBalancer(nodePort int32, ingress ...string) func(*v1.Service) {
 	}
 }
 
+// DualStack adds an IPv6 cluster IP after the IPv4 one.
+func DualStack(ipv6 string) func(*v1.Service) {
+	return func(s *v1.Service) {
+		pol := v1.IPFamilyPolicyPreferDualStack
+		s.Spec.ClusterIPs = append(s.Spec.ClusterIPs, ipv6)
+		s.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol}
+		s.Spec.IPFamilyPolicy = &pol
+	}
+}
+
+// SourceRanges sets spec.loadBalancerSourceRanges.
+func SourceRanges(cidrs ...string) func(*v1.Service) {
+	return func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = cidrs }
+}
+
 // ExternalIPs sets spec.externalIPs.
 func ExternalIPs(ips ...string) func(*v1.Service) {
 	return func(s *v1.Service) { s.Spec.ExternalIPs = ips }
@@ -110,6 +125,13 @@ func Slice(ns, svc, name string, ports map[int32]int32, eps ...Endpoint) *discov
 		}
 		es.Endpoints = append(es.Endpoints, ep)
 	}
+	return es
+}
+
+// Slice6 is Slice with IPv6 addresses.
+func Slice6(ns, svc, name string, ports map[int32]int32, eps ...Endpoint) *discovery.EndpointSlice {
+	es := Slice(ns, svc, name, ports, eps...)
+	es.AddressType = discovery.AddressTypeIPv6
 	return es
 }
 

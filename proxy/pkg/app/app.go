@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +29,7 @@ import (
 	"navarch.dev/proxy/pkg/iptables"
 	"navarch.dev/proxy/pkg/ipvs"
 	"navarch.dev/proxy/pkg/metrics"
+	"navarch.dev/proxy/pkg/netns"
 	"navarch.dev/proxy/pkg/servicemap"
 	"navarch.dev/proxy/pkg/syncrunner"
 	"navarch.dev/shared/component"
@@ -53,6 +57,10 @@ type Config struct {
 	Cleanup            bool
 	// IPTablesBackend is "auto", "legacy" or "nft" (--iptables-backend).
 	IPTablesBackend string
+	// NodePortAddresses limits NodePorts and health check node ports to
+	// local addresses in these CIDRs, or the node's primary IPs for
+	// "primary" (--nodeport-addresses); empty means every address.
+	NodePortAddresses []string
 
 	// Client, when set, is used instead of loading Kubeconfig.
 	Client kubernetes.Interface
@@ -112,6 +120,77 @@ type iptablesSyncer struct{ p *iptables.Proxier }
 
 func (s iptablesSyncer) Sync() error { _, err := s.p.Sync(); return err }
 
+// multiSyncer syncs one proxier per IP family; one failing does not stop
+// the other.
+type multiSyncer []syncer
+
+func (m multiSyncer) Sync() error {
+	var errs []error
+	for _, s := range m {
+		errs = append(errs, s.Sync())
+	}
+	return errors.Join(errs...)
+}
+
+func each(ts []*servicemap.Tracker, fn func(*servicemap.Tracker)) {
+	for _, t := range ts {
+		fn(t)
+	}
+}
+
+// cidrOf picks the --cluster-cidr entry of a family from a comma-separated
+// dual-stack list; "" when there is none.
+func cidrOf(list string, ipv6 bool) string {
+	for _, c := range strings.Split(list, ",") {
+		c = strings.TrimSpace(c)
+		if p, err := netip.ParsePrefix(c); err == nil && p.Addr().Is4() != ipv6 {
+			return c
+		}
+	}
+	return ""
+}
+
+// mergedHealthChecks feeds one health check server from the proxiers of
+// both families: a service's port is served while either family has it,
+// with the local endpoints of both counted.
+type mergedHealthChecks struct {
+	hc    iptables.HealthChecks
+	mu    sync.Mutex
+	parts []map[servicemap.ServiceName]*servicemap.Service
+}
+
+func newMergedHealthChecks(hc iptables.HealthChecks, n int) *mergedHealthChecks {
+	return &mergedHealthChecks{hc: hc, parts: make([]map[servicemap.ServiceName]*servicemap.Service, n)}
+}
+
+func (m *mergedHealthChecks) family(i int) iptables.HealthChecks { return familyHealthChecks{m, i} }
+
+type familyHealthChecks struct {
+	m *mergedHealthChecks
+	i int
+}
+
+func (f familyHealthChecks) Sync(services map[servicemap.ServiceName]*servicemap.Service) error {
+	m := f.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.parts[f.i] = services
+	if len(m.parts) == 1 {
+		return m.hc.Sync(services)
+	}
+	all := map[servicemap.ServiceName]*servicemap.Service{}
+	for _, part := range m.parts {
+		for name, svc := range part {
+			if prev, ok := all[name]; ok {
+				merged := &servicemap.Service{Name: name, Ports: append(slices.Clone(prev.Ports), svc.Ports...)}
+				svc = merged
+			}
+			all[name] = svc
+		}
+	}
+	return m.hc.Sync(all)
+}
+
 // Run runs the proxy until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
 	log := slog.Default()
@@ -123,10 +202,13 @@ func Run(ctx context.Context, cfg Config) error {
 		// Rules may have been left in either backend by an earlier run.
 		var errs []error
 		for _, b := range []iptables.Backend{iptables.BackendLegacy, iptables.BackendNFT} {
-			if backend == iptables.BackendAuto || backend == b {
-				r := &iptables.ExecRunner{NetNS: cfg.NetNS, Backend: b}
-				if _, err := r.Save("nat"); err != nil && backend == iptables.BackendAuto {
-					continue // backend not available here
+			for _, v6 := range []bool{false, true} {
+				if backend != iptables.BackendAuto && backend != b {
+					continue
+				}
+				r := &iptables.ExecRunner{NetNS: cfg.NetNS, Backend: b, IPv6: v6}
+				if _, err := r.Save("nat"); err != nil && (backend == iptables.BackendAuto || v6) {
+					continue // backend or family not available here
 				}
 				errs = append(errs, iptables.Cleanup(r))
 			}
@@ -139,7 +221,6 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("proxy: %w", err)
 		}
 	}
-	runner := &iptables.ExecRunner{NetNS: cfg.NetNS, Backend: backend}
 	hostname := cfg.HostnameOverride
 	if hostname == "" {
 		h, err := os.Hostname()
@@ -160,30 +241,89 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	npPrefixes, npPrimary, err := parseNodePortAddresses(cfg.NodePortAddresses)
+	if err != nil {
+		return err
+	}
+	npLimited := len(npPrefixes) > 0 || npPrimary
+	primaryIPs, err := nodeIPs(ctx, client, hostname)
+	if err != nil {
+		log.Warn("cannot read the node's IPs from its Node object", "node", hostname, "err", err)
+	}
+	local, err := localAddrs(cfg.NetNS)
+	if err != nil {
+		return err
+	}
 
-	tracker := servicemap.NewTracker(hostname)
+	// One tracker and proxier per IP family: IPv6 too where ip6tables
+	// works (dual-stack services get rules in both), IPVS for IPv4 only.
+	families := []bool{false}
+	if mode == ModeIPTables {
+		if _, err := (&iptables.ExecRunner{NetNS: cfg.NetNS, Backend: backend, IPv6: true}).Save("nat"); err == nil {
+			families = append(families, true)
+		} else {
+			log.Warn("ip6tables does not work here; IPv6 services are not proxied", "err", err)
+		}
+	}
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
 	health := healthcheck.New(2 * cfg.SyncPeriod)
-	var prox syncer
-	switch mode {
-	case ModeIPVS:
-		if err := iptables.Cleanup(runner); err != nil {
-			log.Warn("clean up iptables mode rules", "err", err)
+	var trackers []*servicemap.Tracker
+	var syncers multiSyncer
+	var allNP []string
+	var npAddrs [][]string
+	for _, v6 := range families {
+		np, err := nodePortIPs(cfg.NodePortAddresses, primaryIPs, local, v6)
+		if err != nil {
+			return err
 		}
-		prox = ipvs.New(tracker, ipvs.HostSystem(cfg.NetNS), runner, ipvs.Config{
-			Scheduler: cfg.IPVSScheduler, ClusterCIDR: cfg.ClusterCIDR, Metrics: m, Logger: log,
-		})
-	default:
-		prox = iptablesSyncer{iptables.New(tracker, runner, iptables.Config{
-			Rules:              iptables.RuleConfig{ClusterCIDR: cfg.ClusterCIDR, MasqueradeAll: cfg.MasqueradeAll},
-			SyncPeriod:         cfg.SyncPeriod,
-			LocalhostNodePorts: true,
-			Metrics:            m,
-			Conntrack:          conntrack.NewFlusher(cfg.NetNS, log),
-			Logger:             log,
-		})}
+		npAddrs = append(npAddrs, np)
+		allNP = append(allNP, np...)
 	}
+	if npLimited && len(allNP) == 0 {
+		return noneMatch(cfg.NodePortAddresses)
+	}
+	hcServer := healthcheck.NewServiceHealthServer(allNP, func(network, addr string) (ln net.Listener, err error) {
+		err = netns.Do(cfg.NetNS, func() error {
+			ln, err = net.Listen(network, addr)
+			return err
+		})
+		return ln, err
+	}, health, log)
+	defer hcServer.Close()
+	hcs := newMergedHealthChecks(hcServer, len(families))
+
+	for i, v6 := range families {
+		family, loopback := v1.IPv4Protocol, true
+		if v6 {
+			family, loopback = v1.IPv6Protocol, false
+		}
+		tracker := servicemap.NewFamilyTracker(hostname, family)
+		trackers = append(trackers, tracker)
+		runner := &iptables.ExecRunner{NetNS: cfg.NetNS, Backend: backend, IPv6: v6}
+		switch mode {
+		case ModeIPVS:
+			if err := iptables.Cleanup(runner); err != nil {
+				log.Warn("clean up iptables mode rules", "err", err)
+			}
+			syncers = append(syncers, ipvs.New(tracker, ipvs.HostSystem(cfg.NetNS), runner, ipvs.Config{
+				Scheduler: cfg.IPVSScheduler, ClusterCIDR: cidrOf(cfg.ClusterCIDR, false), Metrics: m, HealthChecks: hcs.family(i), Logger: log,
+			}))
+		default:
+			syncers = append(syncers, iptablesSyncer{iptables.New(tracker, runner, iptables.Config{
+				Rules: iptables.RuleConfig{ClusterCIDR: cidrOf(cfg.ClusterCIDR, v6), MasqueradeAll: cfg.MasqueradeAll,
+					NodeIPs: primaryIPs, NodePortAddresses: npAddrs[i], IPv6: v6},
+				SyncPeriod:         cfg.SyncPeriod,
+				ChunkChains:        iptables.ChunkFor(backend),
+				LocalhostNodePorts: loopback,
+				Metrics:            m,
+				Conntrack:          conntrack.NewFlusher(cfg.NetNS, log),
+				HealthChecks:       hcs.family(i),
+				Logger:             log,
+			})})
+		}
+	}
+	prox := syncers
 	log.Info("starting proxy", "mode", mode, "iptablesBackend", backend, "node", hostname)
 
 	loop := syncrunner.New(func() {
@@ -205,11 +345,17 @@ func Run(ctx context.Context, cfg Config) error {
 		loop.Trigger()
 	}
 	if _, err := svcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { tracker.OnServiceUpdate(o.(*v1.Service)); changed() },
-		UpdateFunc: func(_, o any) { tracker.OnServiceUpdate(o.(*v1.Service)); changed() },
+		AddFunc: func(o any) {
+			each(trackers, func(t *servicemap.Tracker) { t.OnServiceUpdate(o.(*v1.Service)) })
+			changed()
+		},
+		UpdateFunc: func(_, o any) {
+			each(trackers, func(t *servicemap.Tracker) { t.OnServiceUpdate(o.(*v1.Service)) })
+			changed()
+		},
 		DeleteFunc: func(o any) {
 			if svc, ok := tombstone[*v1.Service](o); ok {
-				tracker.OnServiceDelete(svc)
+				each(trackers, func(t *servicemap.Tracker) { t.OnServiceDelete(svc) })
 				changed()
 			}
 		},
@@ -217,11 +363,17 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("proxy: service handler: %w", err)
 	}
 	if _, err := sliceInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { tracker.OnEndpointSliceUpdate(o.(*discovery.EndpointSlice)); changed() },
-		UpdateFunc: func(_, o any) { tracker.OnEndpointSliceUpdate(o.(*discovery.EndpointSlice)); changed() },
+		AddFunc: func(o any) {
+			each(trackers, func(t *servicemap.Tracker) { t.OnEndpointSliceUpdate(o.(*discovery.EndpointSlice)) })
+			changed()
+		},
+		UpdateFunc: func(_, o any) {
+			each(trackers, func(t *servicemap.Tracker) { t.OnEndpointSliceUpdate(o.(*discovery.EndpointSlice)) })
+			changed()
+		},
 		DeleteFunc: func(o any) {
 			if es, ok := tombstone[*discovery.EndpointSlice](o); ok {
-				tracker.OnEndpointSliceDelete(es)
+				each(trackers, func(t *servicemap.Tracker) { t.OnEndpointSliceDelete(es) })
 				changed()
 			}
 		},

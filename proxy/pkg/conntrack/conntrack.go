@@ -123,7 +123,11 @@ func (d *netlinkDeleter) DeleteUDP(origDst, replySrc string) (uint, error) {
 			return 0, err
 		}
 	}
-	n, err := h.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, filter)
+	family := netlink.InetFamily(unix.AF_INET)
+	if ip := net.ParseIP(origDst); ip != nil && ip.To4() == nil {
+		family = unix.AF_INET6
+	}
+	n, err := h.ConntrackDeleteFilters(netlink.ConntrackTable, family, filter)
 	if err != nil {
 		return n, fmt.Errorf("conntrack: delete: %w", err)
 	}

@@ -34,14 +34,21 @@ func ParseBackend(s string) (Backend, error) {
 	return "", fmt.Errorf("iptables: unknown backend %q (want auto, legacy or nft)", s)
 }
 
-// binary returns the backend's name for tool ("", "-save" or "-restore");
-// the zero Backend uses the host's "iptables" wrapper.
-func (b Backend) binary(tool string) string {
+// binary returns the backend's IPv4 name for tool ("", "-save" or
+// "-restore"); the zero Backend uses the host's "iptables" wrapper.
+func (b Backend) binary(tool string) string { return b.binaryFor(false, tool) }
+
+// binaryFor is binary for IPv4 or, with ipv6, ip6tables.
+func (b Backend) binaryFor(ipv6 bool, tool string) string {
+	base := "iptables"
+	if ipv6 {
+		base = "ip6tables"
+	}
 	switch b {
 	case BackendLegacy, BackendNFT:
-		return "iptables-" + string(b) + tool
+		return base + "-" + string(b) + tool
 	}
-	return "iptables" + tool
+	return base + tool
 }
 
 // markerChains are chains that show a Kubernetes node agent already uses
@@ -77,10 +84,14 @@ func inspect(save []byte, err error) backendState {
 //     agent's earlier choice is followed; if both do, the one with more rules;
 //  2. otherwise the backend that holds the host's other rules (more "-A"
 //     lines), so the proxy's rules are ordered with the host firewall's;
-//  3. otherwise, on a host without rules, legacy when it is available: the
-//     nft backend of iptables 1.8 restores large rule sets far more slowly
-//     (32k rules: 19 s against 0.6 s; 100k rules did not finish), which
-//     dominates the cost of a full sync.
+//  3. otherwise, on a host without rules, nft, as upstream's iptables
+//     wrapper now does: with chunked restores (see ChunkFor) it handles
+//     10,000 services, and its partial syncs touch only the changed chains,
+//     while legacy copies the whole table in and out of the kernel for
+//     every change (one endpoint change at 10,000 services: 0.5 s on nft
+//     against 15 s on legacy, on a loaded 2-core machine). Legacy's full
+//     syncs are faster (about 2×), so a host that already uses legacy keeps
+//     it (rule 2).
 //
 // A backend whose save fails counts as unavailable.
 func DetectBackend(nsPath string) (Backend, error) {
@@ -109,8 +120,24 @@ func chooseBackend(legacy, nft backendState) (Backend, error) {
 			return BackendNFT, nil
 		}
 		return BackendLegacy, nil
-	case nft.rules > legacy.rules:
-		return BackendNFT, nil
+	case legacy.rules > nft.rules:
+		return BackendLegacy, nil
 	}
-	return BackendLegacy, nil
+	return BackendNFT, nil
 }
+
+// ChunkFor returns the Config.ChunkChains that suits backend b. The nft
+// backend needs chunks: iptables-nft-restore's time grows with the square
+// of the chains named in one transaction (1,000 services with 10 endpoints
+// each: 18 s in one transaction, under 1 s in chunks of 1,000 chains).
+// Legacy must not be chunked: each transaction copies the whole table in
+// and out of the kernel.
+func ChunkFor(b Backend) int {
+	if b == BackendNFT {
+		return nftChunkChains
+	}
+	return 0
+}
+
+// nftChunkChains is the chunk size for iptables-nft-restore.
+const nftChunkChains = 1000

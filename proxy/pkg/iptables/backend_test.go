@@ -12,7 +12,8 @@ func TestChooseBackend(t *testing.T) {
 		want        Backend
 		wantErr     bool
 	}{
-		{name: "empty host prefers legacy", legacy: none, nft: none, want: BackendLegacy},
+		{name: "empty host prefers nft", legacy: none, nft: none, want: BackendNFT},
+		{name: "as many rules in both prefers nft", legacy: rules(4), nft: rules(4), want: BackendNFT},
 		{name: "kube chains in nft", legacy: rules(50), nft: kube(3), want: BackendNFT},
 		{name: "kube chains in legacy", legacy: kube(3), nft: rules(50), want: BackendLegacy},
 		{name: "kube chains in both, more in nft", legacy: kube(3), nft: kube(9), want: BackendNFT},

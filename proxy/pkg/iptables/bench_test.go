@@ -46,17 +46,20 @@ func benchTracker(n, eps int) *servicemap.Tracker {
 
 // BenchmarkSync measures full and one-service partial syncs of 1k, 5k and
 // 10k services with 10 endpoints each against real iptables-restore in a
-// fresh network namespace, beside the floor: a plain restore of the same
+// fresh network namespace, for each backend with the chunking it uses in
+// production (ChunkFor), beside the floor: a plain restore of the same
 // full-sync text, with the same backend, into another fresh namespace. Two
 // partial syncs are timed: an endpoint change (the service's own chains
-// only) and a new service (which also rewrites the shared chains); "restore"
-// is the part spent in iptables-restore, the rest is Go. Run with
-// -benchtime 1x; it prints a table.
+// only) and a new service (which also changes KUBE-SERVICES: rewritten on
+// legacy, one inserted rule on nft); "restore" is the part spent in
+// iptables-restore, the rest is Go and the jump checks. Run with
+// -benchtime 1x; it prints a table. "resync" is the periodic full sync
+// over rules already in place.
 func BenchmarkSync(b *testing.B) {
-	fmt.Fprintf(os.Stdout, "\n%-7s %8s %7s %10s %10s %10s %6s %10s %10s %8s %10s %10s\n", "backend", "services", "rules",
-		"floor", "full sync", "(restore)", "ratio", "ep change", "(restore)", "(bytes)", "svc add", "(restore)")
+	fmt.Fprintf(os.Stdout, "\n%-7s %8s %7s %10s %10s %10s %6s %10s %10s %8s %10s %10s %10s %10s\n", "backend", "services", "rules",
+		"floor", "full sync", "(restore)", "ratio", "ep change", "(restore)", "(bytes)", "svc add", "(restore)", "resync", "(restore)")
 	for _, n := range benchSizes() {
-		for _, backend := range benchBackends(n) {
+		for _, backend := range benchBackends() {
 			benchSync(b, backend, n)
 		}
 	}
@@ -69,7 +72,7 @@ func benchSync(b *testing.B, backend Backend, n int) {
 	nsFull, nsFloor := lab.NS(fmt.Sprintf("full%d", n)), lab.NS(fmt.Sprintf("floor%d", n))
 	tr := benchTracker(n, 10)
 	run := &recordingRunner{ExecRunner: &ExecRunner{NetNS: nsFull, Backend: backend}}
-	p := New(tr, run, Config{Rules: ruleCfg})
+	p := New(tr, run, Config{Rules: ruleCfg, ChunkChains: ChunkFor(backend)})
 
 	start := time.Now()
 	res, err := p.Sync()
@@ -79,6 +82,10 @@ func benchSync(b *testing.B, backend Backend, n int) {
 	}
 	text := append([]byte(nil), run.last...)
 
+	// The chains the proxier makes before its restore (ensureBase).
+	if out, err := exec.Command("ip", "netns", "exec", nsName(nsFloor), backend.binary(""), "-t", "nat", "-N", chainMarkMasq).CombinedOutput(); err != nil {
+		b.Fatalf("floor: %v: %s", err, out)
+	}
 	floorStart := time.Now()
 	cmd := exec.Command("ip", "netns", "exec", nsName(nsFloor), backend.binary("-restore"), "--noflush")
 	cmd.Stdin = bytesReader(text)
@@ -112,9 +119,17 @@ func benchSync(b *testing.B, backend Backend, n int) {
 		tr.OnEndpointSliceUpdate(testobj.Slice("bench", "zz-new", "zz-new-a", map[int32]int32{80: 8080},
 			testobj.Endpoint{IP: "10.201.0.1", Node: "node-b"}))
 	})
+	// The periodic full sync (--iptables-sync-period) rewrites everything
+	// over the rules already in place.
+	p.needFull = true
+	start = time.Now()
+	if _, err := p.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	resync, resyncRestore := time.Since(start), run.restore
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
-	fmt.Fprintf(os.Stdout, "%-7s %8d %7d %10s %10s %10s %5.2fx %10s %10s %8d %10s %10s\n", backend, n, res.NATRules+res.FilterRules,
-		ms(floor), ms(full), ms(fullRestore), float64(full)/float64(floor), ms(ep), ms(epRestore), epBytes, ms(add), ms(addRestore))
+	fmt.Fprintf(os.Stdout, "%-7s %8d %7d %10s %10s %10s %5.2fx %10s %10s %8d %10s %10s %10s %10s\n", backend, n, res.NATRules+res.FilterRules,
+		ms(floor), ms(full), ms(fullRestore), float64(full)/float64(floor), ms(ep), ms(epRestore), epBytes, ms(add), ms(addRestore), ms(resync), ms(resyncRestore))
 }
 
 func nsName(path string) string { return path[len("/var/run/netns/"):] }
@@ -132,10 +147,9 @@ func (r *bytesReaderT) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// benchBackends are the backends to measure at n services: those in
-// $NAVARCH_PROXY_BENCH_BACKENDS (comma-separated), else legacy, plus nft up
-// to 1k services (iptables-nft 1.8 needs many minutes to restore 5k).
-func benchBackends(n int) []Backend {
+// benchBackends are the backends to measure: those in
+// $NAVARCH_PROXY_BENCH_BACKENDS (comma-separated), else legacy and nft.
+func benchBackends() []Backend {
 	if env := os.Getenv("NAVARCH_PROXY_BENCH_BACKENDS"); env != "" {
 		var out []Backend
 		for _, f := range strings.Split(env, ",") {
@@ -143,10 +157,7 @@ func benchBackends(n int) []Backend {
 		}
 		return out
 	}
-	if n <= 1000 {
-		return []Backend{BackendLegacy, BackendNFT}
-	}
-	return []Backend{BackendLegacy}
+	return []Backend{BackendLegacy, BackendNFT}
 }
 
 // benchSizes are the service counts to measure: 1k, 5k and 10k, or the

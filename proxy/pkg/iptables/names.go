@@ -20,6 +20,7 @@ const (
 	prefixSVL = "KUBE-SVL-" // local policy chain
 	prefixEXT = "KUBE-EXT-" // external traffic chain
 	prefixSEP = "KUBE-SEP-" // one endpoint
+	prefixFW  = "KUBE-FW-"  // load balancer source ranges
 )
 
 // masqMark is the fwmark bit that asks KUBE-POSTROUTING to masquerade.
@@ -36,7 +37,7 @@ func portProtoHash(parts ...string) string {
 // isServiceChain reports whether a nat chain is one of the per-service
 // chains this proxy creates and may delete.
 func isServiceChain(name string) bool {
-	for _, p := range []string{prefixSVC, prefixSVL, prefixEXT, prefixSEP, "KUBE-FW-"} {
+	for _, p := range []string{prefixSVC, prefixSVL, prefixEXT, prefixSEP, prefixFW} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,18 +28,31 @@ type StaleFlusher interface {
 	FlushStale(old, cur map[servicemap.ServiceName]*servicemap.Service, changed map[servicemap.ServiceName]struct{})
 }
 
+// HealthChecks serves the health check node ports of the services;
+// *healthcheck.ServiceHealthServer is one. It is told every state the
+// kernel is brought to.
+type HealthChecks interface {
+	Sync(services map[servicemap.ServiceName]*servicemap.Service) error
+}
+
 // Config configures a Proxier.
 type Config struct {
 	Rules RuleConfig
 	// SyncPeriod is the longest time between full syncs
 	// (--iptables-sync-period); 0 makes every sync partial after the first.
 	SyncPeriod time.Duration
+	// ChunkChains, when positive, splits a restore into transactions of
+	// about that many per-service chains each, shared chains last (see
+	// renderer.assemble). Use ChunkFor to pick it for a backend.
+	ChunkChains int
 	// LocalhostNodePorts makes NodePorts answer on 127.0.0.1 by setting
 	// route_localnet, as upstream does by default.
 	LocalhostNodePorts bool
 	Metrics            *metrics.Metrics
 	Conntrack          StaleFlusher
-	Logger             *slog.Logger
+	// HealthChecks may be nil.
+	HealthChecks HealthChecks
+	Logger       *slog.Logger
 }
 
 // Proxier programs iptables from a Source. Sync is not safe for concurrent
@@ -119,6 +133,11 @@ func (p *Proxier) Sync() (SyncResult, error) {
 	if p.cfg.Conntrack != nil {
 		p.cfg.Conntrack.FlushStale(p.services, snap.Services, p.pending)
 	}
+	if p.cfg.HealthChecks != nil {
+		if err := p.cfg.HealthChecks.Sync(snap.Services); err != nil {
+			p.log.Warn("health check node ports", "err", err)
+		}
+	}
 	p.services = snap.Services
 	clear(p.pending)
 	p.needFull = false
@@ -127,8 +146,8 @@ func (p *Proxier) Sync() (SyncResult, error) {
 	}
 	d := p.now().Sub(start)
 	p.cfg.Metrics.Synced(full, d)
-	p.cfg.Metrics.Rules("nat", res.NATRules)
-	p.cfg.Metrics.Rules("filter", res.FilterRules)
+	p.cfg.Metrics.Rules(p.cfg.Rules.IPv6, "nat", res.NATRules)
+	p.cfg.Metrics.Rules(p.cfg.Rules.IPv6, "filter", res.FilterRules)
 	p.log.Debug("synced iptables rules", "full", full, "services", res.Services, "natRules", res.NATRules, "duration", d)
 	return res, nil
 }
@@ -152,7 +171,10 @@ func (p *Proxier) sync(snap servicemap.Snapshot, full bool) (SyncResult, error) 
 	var rs ruleSet
 	kept := false
 	if !full {
-		rs, kept = p.render.renderChanged(changedServices(snap.Services, p.pending), p.pending, p.records)
+		// With chunked restores (nft) a change in the shared chains is
+		// written as -D/-I edits: rewriting KUBE-SERVICES costs
+		// iptables-nft-restore time quadratic in the number of services.
+		rs, kept = p.render.renderChanged(changedServices(snap.Services, p.pending), p.pending, p.records, p.cfg.ChunkChains > 0)
 	}
 	if !kept {
 		rs = p.render.render(sortedServices(snap.Services), rewrite)
@@ -175,7 +197,7 @@ func (p *Proxier) sync(snap servicemap.Snapshot, full bool) (SyncResult, error) 
 		}
 		stale = staleChains(old, rs.chains)
 	}
-	data := p.render.assemble(stale, rs.sharedKept)
+	data := p.render.assemble(stale, rs.sharedKept, p.cfg.ChunkChains)
 	if err := p.run.Restore(data); err != nil {
 		return SyncResult{}, fmt.Errorf("sync iptables rules: %w", err)
 	}
@@ -292,6 +314,21 @@ type jump struct {
 	spec            []string
 }
 
+func (j jump) key() string { return j.table + " " + j.from + " -> " + j.to }
+
+// matches reports whether an iptables -S / iptables-save line is this jump.
+func (j jump) matches(line string) bool {
+	if !strings.HasPrefix(line, "-A "+j.from+" ") || !strings.HasSuffix(line, " -j "+j.to) {
+		return false
+	}
+	for _, a := range j.spec {
+		if !strings.Contains(line, a) {
+			return false
+		}
+	}
+	return true
+}
+
 // jumps are installed with single-rule operations, once per full sync,
 // because the restore input never names the built-in chains (so other
 // programs' rules there are left alone).
@@ -310,9 +347,50 @@ var jumps = []jump{
 	{"nat", "POSTROUTING", chainPostrouting, []string{"-m", "comment", "--comment", "kubernetes postrouting rules"}},
 }
 
-// ensureBase creates the top-level chains and the jumps into them.
+// ensureBase creates the top-level chains and the jumps into them, and
+// KUBE-MARK-MASQ, which chunked restores reach before their last
+// transaction fills it.
+//
+// Checking costs little on nft but a whole-table read per check on legacy
+// (1.6 s each at 10,000 services), so a Runner that can list the built-in
+// chains' rules in one go (a RuleLister) is asked once per table and only
+// what is missing is created.
 func (p *Proxier) ensureBase() error {
+	present := map[string]bool{} // "table chain" listed, and jumps found
+	if l, ok := p.run.(RuleLister); ok {
+		want := map[string][]string{}
+		for _, j := range jumps {
+			if !slices.Contains(want[j.table], j.from) {
+				want[j.table] = append(want[j.table], j.from)
+			}
+		}
+		want["nat"] = append(want["nat"], chainMarkMasq)
+		for _, table := range []string{"filter", "nat"} {
+			lines, err := l.ListRules(table, want[table])
+			if err != nil {
+				return err
+			}
+			for _, line := range lines {
+				if name, ok := strings.CutPrefix(line, "-N "); ok {
+					present[table+" "+name] = true
+				}
+				for _, j := range jumps {
+					if j.table == table && j.matches(line) {
+						present[j.key()] = true
+					}
+				}
+			}
+		}
+	}
+	if !present["nat "+chainMarkMasq] {
+		if err := p.run.EnsureChain("nat", chainMarkMasq); err != nil {
+			return err
+		}
+	}
 	for _, j := range jumps {
+		if present[j.key()] {
+			continue // the jump is there, so its target chain is too
+		}
 		if err := p.run.EnsureChain(j.table, j.to); err != nil {
 			return err
 		}

@@ -81,11 +81,16 @@ func ports(m ...int32) map[int32]int32 {
 func ep(ip string) testobj.Endpoint      { return testobj.Endpoint{IP: ip, Node: "node-b"} }
 func localEP(ip string) testobj.Endpoint { return testobj.Endpoint{IP: ip, Node: node} }
 
-var ruleCfg = RuleConfig{ClusterCIDR: "10.244.0.0/16"}
+var (
+	ruleCfg  = RuleConfig{ClusterCIDR: "10.244.0.0/16"}
+	ruleCfg6 = RuleConfig{ClusterCIDR: "fd00:10:244::/56", IPv6: true}
+)
 
 func TestFullSyncGolden(t *testing.T) {
 	tests := []struct {
 		name     string
+		cfg      *RuleConfig // ruleCfg when nil
+		family   v1.IPFamily // IPv4 when empty
 		services []*v1.Service
 		slices   []*discovery.EndpointSlice
 	}{
@@ -114,6 +119,68 @@ func TestFullSyncGolden(t *testing.T) {
 			name:     "loadbalancer",
 			services: []*v1.Service{testobj.Service("ns4", "svc4", "10.96.0.40", []int32{443}, testobj.LoadBalancer(31443, "203.0.113.7"))},
 			slices:   []*discovery.EndpointSlice{testobj.Slice("ns4", "svc4", "svc4-a", ports(443, 8443), ep("10.244.1.5"), ep("10.244.2.5"))},
+		},
+		{
+			name: "loadbalancer source ranges",
+			services: []*v1.Service{testobj.Service("ns4", "svc4", "10.96.0.40", []int32{443},
+				testobj.LoadBalancer(31443, "203.0.113.7", "203.0.113.8"), testobj.SourceRanges("198.51.100.0/24", "192.0.2.0/25"))},
+			slices: []*discovery.EndpointSlice{testobj.Slice("ns4", "svc4", "svc4-a", ports(443, 8443), ep("10.244.1.5"))},
+		},
+		{
+			// A range holding the node's IP also admits the load balancer
+			// IPs as sources: requests from the node come from them.
+			name: "loadbalancer source ranges allow node",
+			cfg:  &RuleConfig{ClusterCIDR: "10.244.0.0/16", NodeIPs: []string{"192.0.2.5"}},
+			services: []*v1.Service{testobj.Service("ns4", "svc4", "10.96.0.40", []int32{443},
+				testobj.LoadBalancer(31443, "203.0.113.7"), testobj.SourceRanges("192.0.2.0/25"))},
+			slices: []*discovery.EndpointSlice{testobj.Slice("ns4", "svc4", "svc4-a", ports(443, 8443), ep("10.244.1.5"))},
+		},
+		{
+			// The annotation applies when the field is empty; without
+			// endpoints there is no firewall chain, the IP is rejected.
+			name: "loadbalancer source ranges without endpoints",
+			services: []*v1.Service{testobj.Service("ns4", "svc4", "10.96.0.40", []int32{443},
+				testobj.LoadBalancer(31443, "203.0.113.7"), func(s *v1.Service) {
+					s.Annotations = map[string]string{"service.beta.kubernetes.io/load-balancer-source-ranges": "198.51.100.0/24"}
+				})},
+		},
+		{
+			name:     "nodeport addresses",
+			cfg:      &RuleConfig{ClusterCIDR: "10.244.0.0/16", NodePortAddresses: []string{"192.168.77.1", "127.0.0.1"}},
+			services: []*v1.Service{testobj.Service("ns2", "svc2", "10.96.0.20", []int32{80}, testobj.NodePort(30080))},
+			slices:   []*discovery.EndpointSlice{testobj.Slice("ns2", "svc2", "svc2-a", ports(80, 80), ep("10.244.1.3"))},
+		},
+		{
+			name:   "ipv6",
+			family: v1.IPv6Protocol,
+			cfg:    &ruleCfg6,
+			services: []*v1.Service{testobj.Service("ns9", "v6", "fd00:10:96::a", []int32{80},
+				testobj.NodePort(30090), testobj.ExternalIPs("2001:db8::7", "192.0.2.7"))},
+			slices: []*discovery.EndpointSlice{
+				testobj.Slice6("ns9", "v6", "v6-a", ports(80, 8080), ep("fd00:10:244:1::2"), ep("fd00:10:244:2::2")),
+				testobj.Slice("ns9", "v6", "v6-b", ports(80, 8080), ep("10.244.1.2")),
+			},
+		},
+		{
+			// A dual-stack service: the IPv4 tracker sees its IPv4 half.
+			name: "dual stack ipv4 half",
+			services: []*v1.Service{testobj.Service("ns9", "dual", "10.96.0.90", []int32{80},
+				testobj.DualStack("fd00:10:96::5a"), testobj.ClientIPAffinity(60))},
+			slices: []*discovery.EndpointSlice{
+				testobj.Slice("ns9", "dual", "dual-a", ports(80, 8080), ep("10.244.1.9")),
+				testobj.Slice6("ns9", "dual", "dual-b", ports(80, 8080), ep("fd00:10:244:1::9")),
+			},
+		},
+		{
+			name:   "dual stack ipv6 half",
+			family: v1.IPv6Protocol,
+			cfg:    &ruleCfg6,
+			services: []*v1.Service{testobj.Service("ns9", "dual", "10.96.0.90", []int32{80},
+				testobj.DualStack("fd00:10:96::5a"), testobj.ClientIPAffinity(60))},
+			slices: []*discovery.EndpointSlice{
+				testobj.Slice("ns9", "dual", "dual-a", ports(80, 8080), ep("10.244.1.9")),
+				testobj.Slice6("ns9", "dual", "dual-b", ports(80, 8080), ep("fd00:10:244:1::9")),
+			},
 		},
 		{
 			name: "loadbalancer external local",
@@ -161,7 +228,11 @@ func TestFullSyncGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := servicemap.NewTracker(node)
+			family := tt.family
+			if family == "" {
+				family = v1.IPv4Protocol
+			}
+			tr := servicemap.NewFamilyTracker(node, family)
 			for _, s := range tt.services {
 				tr.OnServiceUpdate(s)
 			}
@@ -169,7 +240,11 @@ func TestFullSyncGolden(t *testing.T) {
 				tr.OnEndpointSliceUpdate(es)
 			}
 			run := &fakeRunner{}
-			p := New(tr, run, Config{Rules: ruleCfg})
+			cfg := ruleCfg
+			if tt.cfg != nil {
+				cfg = *tt.cfg
+			}
+			p := New(tr, run, Config{Rules: cfg})
 			res, err := p.Sync()
 			if err != nil {
 				t.Fatal(err)
@@ -255,5 +330,51 @@ func TestPartialSync(t *testing.T) {
 	}
 	if len(run.sysctls) == 0 || run.sysctls[0] != "net/ipv4/conf/all/route_localnet=1" {
 		t.Errorf("sysctls %v, want route_localnet=1", run.sysctls)
+	}
+}
+
+// TestChunkedSyncGolden checks the layout for the nft backend: per-service
+// chains in transactions of about ChunkChains chains, a service never
+// split, the shared chains and chain deletions in the last transaction; a
+// partial sync that fits one chunk is one transaction (each nft commit
+// costs a validation of the whole table), a larger one is chunked too.
+func TestChunkedSyncGolden(t *testing.T) {
+	tr := servicemap.NewTracker(node)
+	tr.OnServiceUpdate(testobj.Service("ns1", "a", "10.96.0.1", []int32{80}))
+	tr.OnEndpointSliceUpdate(testobj.Slice("ns1", "a", "a-1", ports(80, 80), ep("10.244.1.1"), ep("10.244.1.2")))
+	tr.OnServiceUpdate(testobj.Service("ns1", "b", "10.96.0.2", []int32{80}))
+	tr.OnEndpointSliceUpdate(testobj.Slice("ns1", "b", "b-1", ports(80, 80), ep("10.244.2.1")))
+	tr.OnServiceUpdate(testobj.Service("ns1", "c", "10.96.0.3", []int32{80}, testobj.NodePort(30003)))
+	tr.OnEndpointSliceUpdate(testobj.Slice("ns1", "c", "c-1", ports(80, 80), ep("10.244.3.1")))
+	run := &fakeRunner{}
+	p := New(tr, run, Config{Rules: ruleCfg, ChunkChains: 3})
+	if _, err := p.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "chunked-0-full", run.last())
+	if got := strings.Count(run.last(), "COMMIT\n"); got != 4 {
+		t.Errorf("full sync has %d transactions, want 4 (a; b and c; filter; shared nat)", got)
+	}
+	tr.OnEndpointSliceUpdate(testobj.Slice("ns1", "a", "a-1", ports(80, 80), ep("10.244.1.1")))
+	if _, err := p.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "chunked-1-endpoint-removed", run.last())
+	// Shared-chain changes are edits, not a rewrite of KUBE-SERVICES.
+	tr.OnServiceUpdate(testobj.Service("ns1", "d", "10.96.0.4", []int32{80}, testobj.NodePort(30004)))
+	tr.OnEndpointSliceUpdate(testobj.Slice("ns1", "d", "d-1", ports(80, 80), ep("10.244.4.1")))
+	tr.OnServiceDelete(testobj.Service("ns1", "b", "10.96.0.2", []int32{80}))
+	tr.OnServiceUpdate(testobj.Service("ns1", "e", "10.96.0.5", []int32{80})) // no endpoints: REJECT
+	res, err := p.Sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "chunked-2-services-added-and-deleted", run.last())
+	ref, err := New(tr, &fakeRunner{}, Config{Rules: ruleCfg}).Sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NATRules != ref.NATRules || res.FilterRules != ref.FilterRules {
+		t.Errorf("after edits counted %d nat, %d filter rules, a full sync writes %d, %d", res.NATRules, res.FilterRules, ref.NATRules, ref.FilterRules)
 	}
 }

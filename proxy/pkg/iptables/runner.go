@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	goipt "github.com/coreos/go-iptables/iptables"
@@ -32,27 +33,74 @@ type Runner interface {
 	Sysctl(name, value string) error
 }
 
-// ExecRunner runs the iptables binaries of Backend (the host's "iptables"
-// wrapper when it is empty), inside the network namespace at NetNS when it
+// RuleLister is a Runner that can list several chains of a table at once.
+type RuleLister interface {
+	// ListRules returns the "iptables -S" lines ("-N chain", "-P chain
+	// policy", "-A chain ...") of the chains of table; a chain that does
+	// not exist yields nothing.
+	ListRules(table string, chains []string) ([]string, error)
+}
+
+// ExecRunner runs the iptables (or ip6tables) binaries of Backend (the
+// host's wrapper when it is empty), inside the network namespace at NetNS when it
 // is set. Resolve BackendAuto with DetectBackend first.
 type ExecRunner struct {
 	NetNS   string
 	Backend Backend
+	// IPv6 drives ip6tables instead of iptables.
+	IPv6 bool
 
 	mu sync.Mutex
 	// handle is made once: making one runs "iptables --version".
 	handle *goipt.IPTables
 }
 
-var _ Runner = (*ExecRunner)(nil)
+var (
+	_ Runner     = (*ExecRunner)(nil)
+	_ RuleLister = (*ExecRunner)(nil)
+)
+
+// ListRules reads the chains with one iptables-save on legacy, where every
+// read copies the whole table out of the kernel, and with one iptables -S
+// per chain on nft, where a read fetches only that chain.
+func (e *ExecRunner) ListRules(table string, chains []string) ([]string, error) {
+	var out []string
+	if e.Backend != BackendNFT {
+		save, err := e.Save(table)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range strings.Split(string(save), "\n") {
+			for _, c := range chains {
+				if strings.HasPrefix(l, ":"+c+" ") {
+					out = append(out, "-N "+c)
+				} else if strings.HasPrefix(l, "-A "+c+" ") {
+					out = append(out, l)
+				}
+			}
+		}
+		return out, nil
+	}
+	err := netns.Do(e.NetNS, func() error {
+		for _, c := range chains {
+			b, err := exec.Command(e.Backend.binaryFor(e.IPv6, ""), "-w", "5", "-t", table, "-S", c).Output()
+			if err != nil {
+				continue // no such chain
+			}
+			out = append(out, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+		}
+		return nil
+	})
+	return out, err
+}
 
 func (e *ExecRunner) Restore(data []byte) error {
 	return netns.Do(e.NetNS, func() error {
-		cmd := exec.Command(e.Backend.binary("-restore"), "-w", "5", "--noflush", "--counters")
+		cmd := exec.Command(e.Backend.binaryFor(e.IPv6, "-restore"), "-w", "5", "--noflush", "--counters")
 		cmd.Stdin = bytes.NewReader(data)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("%s: %w: %s", e.Backend.binary("-restore"), err, bytes.TrimSpace(out))
+			return fmt.Errorf("%s: %w: %s", e.Backend.binaryFor(e.IPv6, "-restore"), err, bytes.TrimSpace(out))
 		}
 		return nil
 	})
@@ -62,9 +110,9 @@ func (e *ExecRunner) Save(table string) ([]byte, error) {
 	var out []byte
 	err := netns.Do(e.NetNS, func() error {
 		var err error
-		out, err = exec.Command(e.Backend.binary("-save"), "-t", table).Output()
+		out, err = exec.Command(e.Backend.binaryFor(e.IPv6, "-save"), "-t", table).Output()
 		if err != nil {
-			return fmt.Errorf("%s -t %s: %w", e.Backend.binary("-save"), table, err)
+			return fmt.Errorf("%s -t %s: %w", e.Backend.binaryFor(e.IPv6, "-save"), table, err)
 		}
 		return nil
 	})
@@ -76,7 +124,11 @@ func (e *ExecRunner) ipt(fn func(*goipt.IPTables) error) error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if e.handle == nil {
-			ipt, err := goipt.New(goipt.Timeout(5), goipt.Path(e.Backend.binary("")))
+			proto := goipt.ProtocolIPv4
+			if e.IPv6 {
+				proto = goipt.ProtocolIPv6
+			}
+			ipt, err := goipt.New(goipt.IPFamily(proto), goipt.Timeout(5), goipt.Path(e.Backend.binaryFor(e.IPv6, "")))
 			if err != nil {
 				return fmt.Errorf("iptables: %w", err)
 			}

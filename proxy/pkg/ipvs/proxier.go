@@ -66,7 +66,9 @@ type Config struct {
 	Scheduler   string
 	ClusterCIDR string
 	Metrics     *metrics.Metrics
-	Logger      *slog.Logger
+	// HealthChecks may be nil.
+	HealthChecks iptables.HealthChecks
+	Logger       *slog.Logger
 }
 
 // Proxier programs IPVS virtual servers from a Source.
@@ -221,6 +223,11 @@ func (p *Proxier) sync() error {
 	}
 	if err := p.syncIPTables(snap.Services); err != nil {
 		errs = append(errs, err)
+	}
+	if p.cfg.HealthChecks != nil {
+		if err := p.cfg.HealthChecks.Sync(snap.Services); err != nil {
+			p.log.Warn("health check node ports", "err", err)
+		}
 	}
 	return errors.Join(errs...)
 }

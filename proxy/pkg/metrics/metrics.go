@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,9 @@ type Metrics struct {
 	LastSync            prometheus.Gauge
 	RulesTotal          *prometheus.GaugeVec
 	SyncFailures        prometheus.Counter
+
+	mu    sync.Mutex
+	rules map[ruleKey]int
 }
 
 // New creates the metrics and registers them with reg.
@@ -73,9 +77,23 @@ func (m *Metrics) Failed() {
 	}
 }
 
-// Rules records how many rules the proxy owns in table.
-func (m *Metrics) Rules(table string, n int) {
-	if m != nil {
-		m.RulesTotal.WithLabelValues(table).Set(float64(n))
+// Rules records how many rules the proxy owns in table. A dual-stack proxy
+// calls it for both families (ipv6 set for ip6tables); the metric is their
+// sum.
+func (m *Metrics) Rules(ipv6 bool, table string, n int) {
+	if m == nil {
+		return
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rules == nil {
+		m.rules = map[ruleKey]int{}
+	}
+	m.rules[ruleKey{ipv6, table}] = n
+	m.RulesTotal.WithLabelValues(table).Set(float64(m.rules[ruleKey{false, table}] + m.rules[ruleKey{true, table}]))
+}
+
+type ruleKey struct {
+	ipv6  bool
+	table string
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 // proxier's sync loop calls Snapshot. All methods are safe for concurrent use.
 type Tracker struct {
 	hostname string
+	family   v1.IPFamily
 
 	mu       sync.Mutex
 	specs    map[ServiceName]*serviceSpec
@@ -26,11 +28,19 @@ type Tracker struct {
 	changed  map[ServiceName]struct{}
 }
 
-// NewTracker returns an empty Tracker for the node named hostname, which
-// decides which endpoints are local.
-func NewTracker(hostname string) *Tracker {
+// NewTracker returns an empty Tracker of IPv4 services for the node named
+// hostname, which decides which endpoints are local.
+func NewTracker(hostname string) *Tracker { return NewFamilyTracker(hostname, v1.IPv4Protocol) }
+
+// NewFamilyTracker returns an empty Tracker of one IP family: it keeps a
+// service's cluster IP of that family (a dual-stack service has one of
+// each), the external and load balancer IPs, source ranges and
+// EndpointSlices of that family, and ignores services without a cluster IP
+// of it. A dual-stack node runs one per family.
+func NewFamilyTracker(hostname string, family v1.IPFamily) *Tracker {
 	return &Tracker{
 		hostname: hostname,
+		family:   family,
 		specs:    map[ServiceName]*serviceSpec{},
 		slices:   map[ServiceName]map[string]*slimSlice{},
 		sliceSvc: map[ServiceName]ServiceName{},
@@ -40,12 +50,30 @@ func NewTracker(hostname string) *Tracker {
 	}
 }
 
+// ofFamily reports whether a belongs to the tracker's family.
+func (t *Tracker) ofFamily(a netip.Addr) bool {
+	if t.family == v1.IPv6Protocol {
+		return a.Is6() && !a.Is4In6()
+	}
+	return a.Is4() || a.Is4In6()
+}
+
+// addr parses s and returns it in canonical form if it is of the family.
+func (t *Tracker) addr(s string) (string, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !t.ofFamily(a) {
+		return "", false
+	}
+	return a.Unmap().String(), true
+}
+
 // serviceSpec is the part of a v1.Service the proxy reads.
 type serviceSpec struct {
 	clusterIP       string
 	ports           []v1.ServicePort
 	externalIPs     []string
 	lbIPs           []string
+	sourceRanges    []string
 	affinityTimeout int32
 	internalLocal   bool
 	externalLocal   bool
@@ -113,7 +141,7 @@ func (t *Tracker) ServiceByIP(ip string) (*Service, bool) {
 // OnServiceUpdate records the current state of svc (added or updated).
 func (t *Tracker) OnServiceUpdate(svc *v1.Service) {
 	name := ServiceName{svc.Namespace, svc.Name}
-	spec := convertService(svc)
+	spec := t.convertService(svc)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if spec == nil {
@@ -142,7 +170,11 @@ func (t *Tracker) OnEndpointSliceUpdate(es *discovery.EndpointSlice) {
 	if old, had := t.sliceSvc[key]; had && (!ok || old.Name != svcName) {
 		t.removeSliceLocked(key, old)
 	}
-	if !ok || es.AddressType != discovery.AddressTypeIPv4 {
+	want := discovery.AddressTypeIPv4
+	if t.family == v1.IPv6Protocol {
+		want = discovery.AddressTypeIPv6
+	}
+	if !ok || es.AddressType != want {
 		return
 	}
 	svc := ServiceName{es.Namespace, svcName}
@@ -203,31 +235,43 @@ func (t *Tracker) rebuildLocked(name ServiceName) {
 }
 
 // convertService returns nil for services the proxy does not handle:
-// headless, ExternalName, non-IPv4 and port-less ones.
-func convertService(svc *v1.Service) *serviceSpec {
+// headless, ExternalName, port-less ones and those without a cluster IP of
+// the tracker's family.
+func (t *Tracker) convertService(svc *v1.Service) *serviceSpec {
 	if svc.Spec.Type == v1.ServiceTypeExternalName || len(svc.Spec.Ports) == 0 {
 		return nil
 	}
-	ip, err := netip.ParseAddr(svc.Spec.ClusterIP)
-	if err != nil || !ip.Is4() {
+	ips := svc.Spec.ClusterIPs
+	if len(ips) == 0 {
+		ips = []string{svc.Spec.ClusterIP}
+	}
+	clusterIP := ""
+	for _, c := range ips {
+		if a, ok := t.addr(c); ok {
+			clusterIP = a
+			break
+		}
+	}
+	if clusterIP == "" {
 		return nil
 	}
 	s := &serviceSpec{
-		clusterIP:     ip.String(),
+		clusterIP:     clusterIP,
 		ports:         slices.Clone(svc.Spec.Ports),
 		internalLocal: svc.Spec.InternalTrafficPolicy != nil && *svc.Spec.InternalTrafficPolicy == v1.ServiceInternalTrafficPolicyLocal,
 	}
 	for _, e := range svc.Spec.ExternalIPs {
-		if a, err := netip.ParseAddr(e); err == nil && a.Is4() {
-			s.externalIPs = append(s.externalIPs, a.String())
+		if a, ok := t.addr(e); ok {
+			s.externalIPs = append(s.externalIPs, a)
 		}
 	}
 	if svc.Spec.Type == v1.ServiceTypeLoadBalancer {
 		for _, ing := range svc.Status.LoadBalancer.Ingress {
-			if a, err := netip.ParseAddr(ing.IP); err == nil && a.Is4() {
-				s.lbIPs = append(s.lbIPs, a.String())
+			if a, ok := t.addr(ing.IP); ok {
+				s.lbIPs = append(s.lbIPs, a)
 			}
 		}
+		s.sourceRanges = t.sourceRanges(svc)
 	}
 	external := svc.Spec.Type == v1.ServiceTypeNodePort || svc.Spec.Type == v1.ServiceTypeLoadBalancer || len(s.externalIPs) > 0
 	s.externalLocal = external && svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal
@@ -241,6 +285,31 @@ func convertService(svc *v1.Service) *serviceSpec {
 		}
 	}
 	return s
+}
+
+// sourceAnnotation is the older way to set loadBalancerSourceRanges, still
+// honoured upstream when the field is empty.
+const sourceAnnotation = "service.beta.kubernetes.io/load-balancer-source-ranges"
+
+// sourceRanges returns the service's load balancer source ranges of the
+// tracker's family in canonical form. Invalid entries are dropped (the
+// apiserver validates the field; the annotation is free text).
+func (t *Tracker) sourceRanges(svc *v1.Service) []string {
+	ranges := svc.Spec.LoadBalancerSourceRanges
+	if len(ranges) == 0 {
+		if a := svc.Annotations[sourceAnnotation]; a != "" {
+			ranges = strings.Split(a, ",")
+		}
+	}
+	var out []string
+	for _, r := range ranges {
+		p, err := netip.ParsePrefix(strings.TrimSpace(r))
+		if err != nil || !t.ofFamily(p.Addr()) {
+			continue
+		}
+		out = append(out, p.Masked().String())
+	}
+	return out
 }
 
 func (t *Tracker) convertSlice(es *discovery.EndpointSlice) *slimSlice {
@@ -263,12 +332,12 @@ func (t *Tracker) convertSlice(es *discovery.EndpointSlice) *slimSlice {
 		if len(e.Addresses) == 0 {
 			continue
 		}
-		a, err := netip.ParseAddr(e.Addresses[0])
-		if err != nil || !a.Is4() {
+		a, ok := t.addr(e.Addresses[0])
+		if !ok {
 			continue
 		}
 		s.endpoints = append(s.endpoints, sliceEndpoint{
-			ip:          a.String(),
+			ip:          a,
 			ready:       e.Conditions.Ready == nil || *e.Conditions.Ready,
 			serving:     e.Conditions.Serving == nil || *e.Conditions.Serving,
 			terminating: e.Conditions.Terminating != nil && *e.Conditions.Terminating,
@@ -286,17 +355,18 @@ func buildService(name ServiceName, spec *serviceSpec, sl map[string]*slimSlice)
 			proto = v1.ProtocolTCP
 		}
 		sp := &ServicePort{
-			Name:                ServicePortName{ServiceName: name, Port: p.Name, Protocol: proto},
-			ClusterIP:           spec.clusterIP,
-			Port:                p.Port,
-			Protocol:            proto,
-			NodePort:            p.NodePort,
-			ExternalIPs:         spec.externalIPs,
-			LoadBalancerIPs:     spec.lbIPs,
-			AffinityTimeout:     spec.affinityTimeout,
-			InternalLocal:       spec.internalLocal,
-			ExternalLocal:       spec.externalLocal,
-			HealthCheckNodePort: spec.healthCheckPort,
+			Name:                     ServicePortName{ServiceName: name, Port: p.Name, Protocol: proto},
+			ClusterIP:                spec.clusterIP,
+			Port:                     p.Port,
+			Protocol:                 proto,
+			NodePort:                 p.NodePort,
+			ExternalIPs:              spec.externalIPs,
+			LoadBalancerIPs:          spec.lbIPs,
+			LoadBalancerSourceRanges: spec.sourceRanges,
+			AffinityTimeout:          spec.affinityTimeout,
+			InternalLocal:            spec.internalLocal,
+			ExternalLocal:            spec.externalLocal,
+			HealthCheckNodePort:      spec.healthCheckPort,
 		}
 		seen := map[string]bool{}
 		for _, s := range sl {

@@ -5,6 +5,7 @@
 package servicemap
 
 import (
+	"net"
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
@@ -37,7 +38,7 @@ func (n ServicePortName) String() string {
 // modified afterwards; a change replaces the whole Service.
 type ServicePort struct {
 	Name      ServicePortName
-	ClusterIP string // "" for headless or non-IPv4 services
+	ClusterIP string // of the tracker's IP family
 	Port      int32
 	Protocol  v1.Protocol
 	NodePort  int32
@@ -45,6 +46,11 @@ type ServicePort struct {
 	// IPs in status.loadBalancer.ingress.
 	ExternalIPs     []string
 	LoadBalancerIPs []string
+	// LoadBalancerSourceRanges are the CIDRs allowed to reach the load
+	// balancer IPs (spec.loadBalancerSourceRanges, else the
+	// service.beta.kubernetes.io/load-balancer-source-ranges annotation);
+	// empty allows every source.
+	LoadBalancerSourceRanges []string
 	// AffinityTimeout is the ClientIP session affinity timeout in seconds;
 	// 0 means no session affinity.
 	AffinityTimeout int32
@@ -77,8 +83,9 @@ type Endpoint struct {
 	Local bool
 }
 
-// String is "ip:port", the form used in rule comments and chain hashes.
-func (e Endpoint) String() string { return e.IP + ":" + strconv.Itoa(int(e.Port)) }
+// String is "ip:port" ("[ip]:port" for IPv6), the form used in rule
+// comments, chain hashes and DNAT targets.
+func (e Endpoint) String() string { return net.JoinHostPort(e.IP, strconv.Itoa(int(e.Port))) }
 
 // Service is a Service with its ports, sorted by port name then protocol.
 type Service struct {
