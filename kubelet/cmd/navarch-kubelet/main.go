@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,8 +16,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 
+	"navarch.dev/kubelet/pkg/eviction"
+	"navarch.dev/kubelet/pkg/imagegc"
 	"navarch.dev/kubelet/pkg/kubelet"
+	"navarch.dev/kubelet/pkg/podnetwork"
 	"navarch.dev/kubelet/pkg/runtime"
+	"navarch.dev/kubelet/pkg/server"
 	"navarch.dev/shared/component"
 	"navarch.dev/shared/kubeconfig"
 )
@@ -51,12 +56,31 @@ func run() error {
 		healthzAddr     = fs.String("healthz-bind-address", "127.0.0.1", "healthz bind address")
 		address         = fs.String("address", "0.0.0.0", "bind address of the API and read-only ports")
 		statusFreq      = fs.Duration("node-status-update-frequency", 10*time.Second, "how often the Lease is renewed and the status checked")
+		syncFreq        = fs.Duration("sync-frequency", 10*time.Second, "how often a running pod is synced without a change (refreshing its ConfigMap and Secret volumes); runtime changes are seen every second")
 		podLogs         = fs.String("pod-log-dir", "/var/log/pods", "where container logs are written")
 		rootDir         = fs.String("root-dir", "/var/lib/navarch-kubelet", "kubelet state directory")
 		tlsCert         = fs.String("tls-cert-file", "", "x509 serving certificate of the API port (default: a self-signed one generated at start)")
 		tlsKey          = fs.String("tls-private-key-file", "", "private key of --tls-cert-file")
 		clientCA        = fs.String("client-ca-file", "", "CA bundle whose client certificates authenticate to the API port (the apiserver's --kubelet-client-certificate)")
-		anonymous       = fs.Bool("anonymous-auth", false, "let requests without a client certificate use the API port (upstream defaults to true; Navarch does not)")
+		anonymous       = fs.Bool("anonymous-auth", false, "let requests without credentials use the API port (upstream defaults to true; Navarch does not)")
+		tokenWebhook    = fs.Bool("authentication-token-webhook", false, "authenticate bearer tokens on the API port with the apiserver's TokenReview")
+		tokenCacheTTL   = fs.Duration("authentication-token-webhook-cache-ttl", 2*time.Minute, "how long TokenReview answers are cached")
+		authzMode       = fs.String("authorization-mode", server.AuthorizationAlwaysAllow, "authorization of the API port: AlwaysAllow or Webhook (SubjectAccessReview against the apiserver)")
+		authzAllowTTL   = fs.Duration("authorization-webhook-cache-authorized-ttl", 5*time.Minute, "how long allowed SubjectAccessReview answers are cached")
+		authzDenyTTL    = fs.Duration("authorization-webhook-cache-unauthorized-ttl", 30*time.Second, "how long denied SubjectAccessReview answers are cached")
+		evictionHard    = fs.String("eviction-hard", eviction.DefaultHard, "hard eviction thresholds (signal<quantity or signal<percent%, comma-separated; signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree)")
+		evictionSoft    = fs.String("eviction-soft", "", "soft eviction thresholds, each needing --eviction-soft-grace-period")
+		evictionGrace   = fs.String("eviction-soft-grace-period", "", "grace periods of the soft thresholds (signal=duration, comma-separated)")
+		evictionMaxPod  = fs.Int("eviction-max-pod-grace-period", 0, "largest grace period (seconds) given a pod evicted for a soft threshold (0: the pod's own)")
+		evictionTrans   = fs.Duration("eviction-pressure-transition-period", 5*time.Minute, "how long a pressure condition stays after its threshold was last met")
+		imageGCHigh     = fs.Int("image-gc-high-threshold", 85, "image filesystem usage percent at which unused images are removed (100 disables)")
+		imageGCLow      = fs.Int("image-gc-low-threshold", 80, "image filesystem usage percent image garbage collection frees down to")
+		imageMinAge     = fs.Duration("minimum-image-ttl-duration", 2*time.Minute, "minimum age of an unused image before it may be removed")
+		podInfraImage   = fs.String("pod-infra-container-image", "", "the sandbox (pause) image, never removed by image garbage collection (default: what the runtime reports)")
+		networkPlugin   = fs.String("network-plugin", "", `"kubenet": write the bridge CNI config for the Node's spec.podCIDR into --cni-conf-dir, masquerade pod traffic leaving --non-masquerade-cidr and route the other nodes' pod CIDRs to them; "" leaves pod networking to the node setup`)
+		cniConfDir      = fs.String("cni-conf-dir", "/etc/cni/net.d", "CNI config directory of the container runtime (with --network-plugin=kubenet)")
+		podCIDR         = fs.String("pod-cidr", "", "pod range to use until the Node has a spec.podCIDR; meant for standalone kubelets (with --network-plugin=kubenet)")
+		nonMasqCIDR     = fs.String("non-masquerade-cidr", "10.0.0.0/8", "pod traffic to addresses outside this range is masqueraded; the cluster's pod CIDR is the usual value (with --network-plugin=kubenet)")
 	)
 	var logOpts component.LoggingOptions
 	logOpts.AddFlags(fs)
@@ -82,7 +106,30 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	reserved := kubelet.DefaultReserved()
+	grace, err := eviction.ParseGracePeriods(*evictionGrace)
+	if err != nil {
+		return err
+	}
+	hardThresholds, err := eviction.ParseThresholds(*evictionHard, false, grace)
+	if err != nil {
+		return fmt.Errorf("--eviction-hard: %w", err)
+	}
+	softThresholds, err := eviction.ParseThresholds(*evictionSoft, true, grace)
+	if err != nil {
+		return fmt.Errorf("--eviction-soft: %w", err)
+	}
+	gcPolicy := imagegc.Policy{HighThresholdPercent: *imageGCHigh, LowThresholdPercent: *imageGCLow, MinAge: *imageMinAge, SandboxImage: *podInfraImage}
+	if err := gcPolicy.Validate(); err != nil {
+		return err
+	}
+	// The hard memory threshold is held back from allocatable, as upstream
+	// does.
+	reserved := v1.ResourceList{}
+	for _, t := range hardThresholds {
+		if t.Signal == eviction.SignalMemoryAvailable && t.Value != nil {
+			reserved[v1.ResourceMemory] = t.Value.DeepCopy()
+		}
+	}
 	for _, m := range []map[string]string{*systemReserved, *kubeReserved} {
 		for k, v := range m {
 			q, err := resource.ParseQuantity(v)
@@ -98,9 +145,16 @@ func run() error {
 		NodeName: nodeName, NodeIP: ip, Hostname: hostname, RuntimeEndpoint: *endpoint,
 		ClusterDNS: *clusterDNS, ClusterDomain: *clusterDomain, ResolvConf: *resolvConf,
 		MaxPods: *maxPods, NodeLabels: *nodeLabels, Taints: taintList, Reserved: reserved,
-		PodLogRoot: *podLogs, RootDir: *rootDir, Port: *port, StatusInterval: *statusFreq,
+		PodLogRoot: *podLogs, RootDir: *rootDir, Port: *port, StatusInterval: *statusFreq, SyncFrequency: *syncFreq,
 		RemovePodCgroups: true, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, ClientCAFile: *clientCA,
-		AnonymousAuth: *anonymous,
+		AnonymousAuth: *anonymous, AuthenticationTokenWebhook: *tokenWebhook, TokenWebhookCacheTTL: *tokenCacheTTL,
+		AuthorizationMode: *authzMode, AuthorizedTTL: *authzAllowTTL, UnauthorizedTTL: *authzDenyTTL,
+		Eviction: eviction.Config{
+			Thresholds:               append(hardThresholds, softThresholds...),
+			PressureTransitionPeriod: *evictionTrans,
+			MaxPodGracePeriod:        time.Duration(*evictionMaxPod) * time.Second,
+		},
+		ImageGC: &gcPolicy,
 	}
 	if *port > 0 {
 		cfg.APIAddr = net.JoinHostPort(*address, fmt.Sprint(*port))
@@ -115,6 +169,16 @@ func run() error {
 		return err
 	}
 	cfg.PodManifestPath, cfg.FileCheckFrequency = *podManifestPath, *fileCheckFreq
+	switch *networkPlugin {
+	case "":
+	case podnetwork.PluginKubenet:
+		cfg.PodNetwork = &podnetwork.Config{
+			NodeName: nodeName, ConfDir: *cniConfDir, NonMasqueradeCIDR: *nonMasqCIDR,
+			Bridge: podnetwork.Bridge{PodCIDR: *podCIDR, IPAMDataDir: filepath.Join(*rootDir, "cni-ipam")},
+		}
+	default:
+		return fmt.Errorf("--network-plugin %q: want kubenet or nothing", *networkPlugin)
+	}
 	var client kubernetes.Interface
 	if *kubeconfigPath != "" || *podManifestPath == "" {
 		c, _, err := kubeconfig.Clientset(*kubeconfigPath, "navarch-kubelet")

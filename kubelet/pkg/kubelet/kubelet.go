@@ -25,12 +25,17 @@ import (
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"navarch.dev/kubelet/pkg/admission"
+	"navarch.dev/kubelet/pkg/eviction"
+	"navarch.dev/kubelet/pkg/imagegc"
 	"navarch.dev/kubelet/pkg/nodestatus"
+	"navarch.dev/kubelet/pkg/podnetwork"
 	"navarch.dev/kubelet/pkg/podworker"
 	"navarch.dev/kubelet/pkg/prober"
 	"navarch.dev/kubelet/pkg/runtime"
 	"navarch.dev/kubelet/pkg/server"
 	"navarch.dev/kubelet/pkg/staticpods"
+	"navarch.dev/kubelet/pkg/stats"
 	"navarch.dev/kubelet/pkg/volume"
 )
 
@@ -54,14 +59,35 @@ type Config struct {
 	ReadOnlyAddr    string // "" disables
 	// APIAddr is where the authenticated HTTPS API listens ("" disables);
 	// Port is what the Node reports for it.
-	APIAddr          string
-	TLSCertFile      string // with TLSKeyFile; empty: a self-signed certificate
-	TLSKeyFile       string
-	ClientCAFile     string // CAs of the client certificates the API accepts
-	AnonymousAuth    bool   // let requests without a client certificate in
-	StatusInterval   time.Duration
-	Workers          int
-	Resync           time.Duration
+	APIAddr       string
+	TLSCertFile   string // with TLSKeyFile; empty: a self-signed certificate
+	TLSKeyFile    string
+	ClientCAFile  string // CAs of the client certificates the API accepts
+	AnonymousAuth bool   // let requests without credentials in
+	// AuthenticationTokenWebhook authenticates bearer tokens on the API
+	// port with TokenReview (answers cached for TokenWebhookCacheTTL);
+	// AuthorizationMode is AlwaysAllow or Webhook (SubjectAccessReview,
+	// answers cached for AuthorizedTTL and UnauthorizedTTL). Zero TTLs
+	// mean upstream's defaults.
+	AuthenticationTokenWebhook bool
+	TokenWebhookCacheTTL       time.Duration
+	AuthorizationMode          string
+	AuthorizedTTL              time.Duration
+	UnauthorizedTTL            time.Duration
+	// Eviction holds the eviction thresholds (none: no eviction), checked
+	// every EvictionInterval (default 10s).
+	Eviction         eviction.Config
+	EvictionInterval time.Duration
+	// ImageGC, when set, runs the image garbage collector every
+	// ImageGCPeriod (default 5m).
+	ImageGC        *imagegc.Policy
+	ImageGCPeriod  time.Duration
+	StatusInterval time.Duration
+	Workers        int
+	Resync         time.Duration // runtime relist period (default 1s)
+	// SyncFrequency is how often a pod is synced without an event
+	// (default 10s; upstream's --sync-frequency).
+	SyncFrequency    time.Duration
 	RemovePodCgroups bool
 	// PodsDir holds per-pod volumes and files (default RootDir/pods).
 	PodsDir string
@@ -72,6 +98,9 @@ type Config struct {
 	// none), read again every FileCheckFrequency (default 20s).
 	PodManifestPath    string
 	FileCheckFrequency time.Duration
+	// PodNetwork, when set, has the kubelet write the CNI config for the
+	// node's pod CIDR and route the other nodes' (--network-plugin=kubenet).
+	PodNetwork *podnetwork.Config
 }
 
 // Run runs the kubelet until ctx ends. With a nil client it runs
@@ -87,23 +116,18 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		return fmt.Errorf("container runtime at %s: %w", cfg.RuntimeEndpoint, err)
 	}
 	slog.Info("container runtime", "name", v.RuntimeName, "version", v.RuntimeVersion)
+	var podNet *podnetwork.Manager
+	if cfg.PodNetwork != nil {
+		if podNet, err = podnetwork.NewForHost(*cfg.PodNetwork, client); err != nil {
+			return err
+		}
+	}
 	rtCheck := func(ctx context.Context) (string, error) {
 		v, err := rt.Version(ctx)
 		if err != nil {
 			return "", err
 		}
 		return v.RuntimeName + "://" + v.RuntimeVersion, nil
-	}
-
-	reporter := nodestatus.New(nodestatus.Config{
-		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, Hostname: cfg.Hostname, Labels: cfg.NodeLabels,
-		Taints: cfg.Taints, MaxPods: cfg.MaxPods, Reserved: cfg.Reserved, RootDir: cfg.RootDir, Port: int32(cfg.Port),
-	}, client, rtCheck)
-	if client != nil {
-		if _, err := reporter.Register(ctx); err != nil {
-			return err
-		}
-		slog.Info("node registered", "node", cfg.NodeName)
 	}
 
 	var (
@@ -134,6 +158,51 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		}
 	}
 	var src podworker.Source = &staticpods.Merged{Static: static, API: apiSrc}
+	var worker *podworker.Worker
+	// podsWithStatus are the node's pods with the statuses the worker
+	// last computed (the API's may lag behind).
+	podsWithStatus := func() []*v1.Pod {
+		pods, _ := src.List()
+		for _, p := range pods {
+			if st, ok := worker.Status(p.UID); ok {
+				p.Status = st
+			}
+		}
+		return pods
+	}
+	summaries := stats.NewProvider(cfg.NodeName, cfg.RootDir, cfg.PodLogRoot, rt.RuntimeService(), rt.ImageService(), podsWithStatus)
+	var gc *imagegc.Manager
+	if cfg.ImageGC != nil {
+		policy := *cfg.ImageGC
+		if policy.SandboxImage == "" {
+			if info, err := rt.StatusInfo(ctx); err == nil {
+				policy.SandboxImage = imagegc.SandboxImageFromRuntime(info)
+			}
+			if policy.SandboxImage == "" {
+				slog.Warn("image garbage collection: the runtime does not name its sandbox image; pinned images are still kept")
+			}
+		}
+		if gc, err = imagegc.New(rt, policy, nil); err != nil {
+			return err
+		}
+	}
+	var reclaim eviction.ImageReclaimer
+	if gc != nil {
+		reclaim = gc
+	}
+	evictions := eviction.New(cfg.Eviction, summaries, &workerPods{w: &worker}, reclaim)
+
+	reporter := nodestatus.New(nodestatus.Config{
+		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, Hostname: cfg.Hostname, Labels: cfg.NodeLabels,
+		Taints: cfg.Taints, MaxPods: cfg.MaxPods, Reserved: cfg.Reserved, RootDir: cfg.RootDir, Port: int32(cfg.Port),
+		Pressure: evictions,
+	}, client, rtCheck)
+	if client != nil {
+		if _, err := reporter.Register(ctx); err != nil {
+			return err
+		}
+		slog.Info("node registered", "node", cfg.NodeName)
+	}
 
 	capacity := nodestatus.Capacity(cfg.MaxPods, cfg.RootDir)
 	allocatable := nodestatus.Allocatable(capacity, cfg.Reserved)
@@ -141,12 +210,11 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		cfg.PodsDir = filepath.Join(cfg.RootDir, "pods")
 	}
 	volumes := volume.NewManager(cfg.PodsDir, cfg.VolumeRefresh, volume.Registry(client, allocatable))
-	var worker *podworker.Worker
 	probes := prober.New(ctx, rt, func(k string) { worker.Enqueue(k) })
 	worker = podworker.New(podworker.Config{
 		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
 		ResolvConf: cfg.ResolvConf, PodLogRoot: cfg.PodLogRoot, MachineMemory: capacity.Memory().Value(),
-		Allocatable: allocatable, Workers: cfg.Workers, Resync: cfg.Resync,
+		Allocatable: allocatable, Workers: cfg.Workers, Resync: cfg.Resync, SyncFrequency: cfg.SyncFrequency,
 		RemoveCgroups: cfg.RemovePodCgroups, PodsDir: cfg.PodsDir,
 	}, podworker.Options{
 		Volumes:  volumes,
@@ -156,6 +224,7 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		Services: services,
 		Source:   src,
 		Writer:   &staticpods.Writer{Static: static, Client: client, API: apiWrite},
+		Admitter: admission.New(allocatable, evictions),
 	})
 	enqueue := func(obj any) {
 		if k, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
@@ -206,16 +275,10 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 	srv, err := server.New(server.Config{
 		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, Hostname: cfg.Hostname,
 		TLSCertFile: cfg.TLSCertFile, TLSKeyFile: cfg.TLSKeyFile, ClientCAFile: cfg.ClientCAFile,
-		AnonymousAuth: cfg.AnonymousAuth, RootDir: cfg.RootDir,
-	}, server.Deps{Runtime: rt.RuntimeService(), Pods: func() []*v1.Pod {
-		pods, _ := src.List()
-		for _, p := range pods {
-			if st, ok := worker.Status(p.UID); ok {
-				p.Status = st
-			}
-		}
-		return pods
-	}})
+		AnonymousAuth: cfg.AnonymousAuth, AuthenticationTokenWebhook: cfg.AuthenticationTokenWebhook,
+		TokenWebhookCacheTTL: cfg.TokenWebhookCacheTTL, AuthorizationMode: cfg.AuthorizationMode,
+		AuthorizedTTL: cfg.AuthorizedTTL, UnauthorizedTTL: cfg.UnauthorizedTTL,
+	}, server.Deps{Runtime: rt.RuntimeService(), Pods: podsWithStatus, Client: client, Stats: summaries})
 	if err != nil {
 		return err
 	}
@@ -225,6 +288,23 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 
 	if client != nil {
 		go reporter.Run(ctx, cfg.StatusInterval)
+	}
+	if podNet != nil {
+		go podNet.Run(ctx)
+	}
+	if gc != nil {
+		every := cfg.ImageGCPeriod
+		if every <= 0 {
+			every = 5 * time.Minute
+		}
+		go gc.Run(ctx, every)
+	}
+	if len(cfg.Eviction.Thresholds) > 0 {
+		every := cfg.EvictionInterval
+		if every <= 0 {
+			every = 10 * time.Second
+		}
+		go evictions.Run(ctx, every)
 	}
 	go worker.Run(ctx)
 	select {
@@ -267,6 +347,14 @@ func runStaticPods(ctx context.Context, cfg Config, static *staticpods.Source, c
 			worker.Enqueue(k)
 		}
 	}
+}
+
+// workerPods hands the eviction manager the pod worker, made after it.
+type workerPods struct{ w **podworker.Worker }
+
+func (p *workerPods) ActivePods() []*v1.Pod { return (*p.w).ActivePods() }
+func (p *workerPods) Evict(pod *v1.Pod, message string, grace time.Duration) {
+	(*p.w).Evict(pod, message, grace)
 }
 
 // apiSource serves pods from the informer's cache.

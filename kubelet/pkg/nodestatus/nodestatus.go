@@ -41,6 +41,16 @@ type Config struct {
 	RootDir string
 	// Port is the kubelet API port reported in daemonEndpoints.
 	Port int32
+	// Pressure, when set, is the eviction manager's view of memory, disk
+	// and PID pressure.
+	Pressure Pressure
+}
+
+// Pressure reports the node's pressure conditions.
+type Pressure interface {
+	MemoryPressure() bool
+	DiskPressure() bool
+	PIDPressure() bool
 }
 
 // RuntimeCheck reports the runtime's "name://version", or an error when it is down.
@@ -166,9 +176,25 @@ func (r *Reporter) status(ctx context.Context, old *v1.NodeStatus) v1.NodeStatus
 		}
 		st.Conditions = append(st.Conditions, c)
 	}
-	cond(v1.NodeMemoryPressure, v1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available")
-	cond(v1.NodeDiskPressure, v1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure")
-	cond(v1.NodePIDPressure, v1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available")
+	var memP, diskP, pidP bool
+	if p := r.cfg.Pressure; p != nil {
+		memP, diskP, pidP = p.MemoryPressure(), p.DiskPressure(), p.PIDPressure()
+	}
+	if memP {
+		cond(v1.NodeMemoryPressure, v1.ConditionTrue, "KubeletHasInsufficientMemory", "kubelet has insufficient memory available")
+	} else {
+		cond(v1.NodeMemoryPressure, v1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available")
+	}
+	if diskP {
+		cond(v1.NodeDiskPressure, v1.ConditionTrue, "KubeletHasDiskPressure", "kubelet has disk pressure")
+	} else {
+		cond(v1.NodeDiskPressure, v1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure")
+	}
+	if pidP {
+		cond(v1.NodePIDPressure, v1.ConditionTrue, "KubeletHasInsufficientPID", "kubelet has insufficient PID available")
+	} else {
+		cond(v1.NodePIDPressure, v1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available")
+	}
 	if rtErr != nil {
 		cond(v1.NodeReady, v1.ConditionFalse, "KubeletNotReady", "container runtime is down: "+rtErr.Error())
 	} else {
@@ -242,6 +268,17 @@ func (r *Reporter) updateStatus(ctx context.Context, node *v1.Node) (*v1.Node, e
 	n := node.DeepCopy()
 	n.Status = r.status(ctx, &node.Status)
 	out, err := r.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// Someone else wrote the Node since it was read (node IPAM setting
+		// spec.podCIDR right after registration): once more on a fresh copy.
+		fresh, gerr := r.client.CoreV1().Nodes().Get(ctx, r.cfg.NodeName, metav1.GetOptions{})
+		if gerr != nil {
+			return nil, fmt.Errorf("update node %s status: %w", r.cfg.NodeName, gerr)
+		}
+		n = fresh.DeepCopy()
+		n.Status = r.status(ctx, &fresh.Status)
+		out, err = r.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("update node %s status: %w", r.cfg.NodeName, err)
 	}

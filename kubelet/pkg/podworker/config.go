@@ -75,11 +75,10 @@ func (w *Worker) sandboxConfig(pod *v1.Pod, attempt uint32) (*runtimeapi.PodSand
 		hostname = pod.Spec.Hostname
 	}
 	if pod.Spec.HostNetwork {
-		h, err := os.Hostname()
-		if err != nil {
-			return nil, err
-		}
-		hostname = h
+		// The pod shares the node's UTS namespace and so sees the node's
+		// hostname; the runtime may not set one (runc refuses), so none is
+		// passed, as upstream's kubelet does.
+		hostname = ""
 	}
 	if len(hostname) > 63 {
 		hostname = strings.TrimRight(hostname[:63], "-.")
@@ -385,12 +384,10 @@ func securityContext(pod *v1.Pod, c *v1.Container) *runtimeapi.LinuxContainerSec
 	return sc
 }
 
+// capName is a capability as CRI takes it: upper case without the CAP_
+// prefix (containerd adds it), as the upstream kubelet passes it.
 func capName(c v1.Capability) string {
-	s := strings.ToUpper(string(c))
-	if s == "ALL" || strings.HasPrefix(s, "CAP_") {
-		return s
-	}
-	return "CAP_" + s
+	return strings.TrimPrefix(strings.ToUpper(string(c)), "CAP_")
 }
 
 // expandAll expands $(VAR) references in command and args from env.

@@ -174,21 +174,45 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 		}
 		return syncResult{status: w.computeStatus(pod, obs), stopped: true}, nil
 	}
+	p := pod.Status.Phase
+	if p != v1.PodSucceeded && p != v1.PodFailed {
+		w.admit(pod, obs)
+	}
+	w.mu.Lock()
+	term, failed := w.terminal[pod.UID]
+	w.mu.Unlock()
 	// A pod that finished stays finished: release its sandbox (and its IP)
 	// but keep the containers for their logs until the pod is deleted.
-	if p := pod.Status.Phase; p == v1.PodSucceeded || p == v1.PodFailed || w.finished(pod, obs) {
+	if failed || p == v1.PodSucceeded || p == v1.PodFailed || w.finished(pod, obs) {
+		grace := gracePeriod(pod)
+		if failed && !term.rejected {
+			grace = term.grace
+		}
 		for _, sb := range obs.sandboxes {
 			if sb.State == runtimeapi.PodSandboxState_SANDBOX_READY {
-				w.killPod(ctx, pod, obs, gracePeriod(pod))
+				w.killPod(ctx, pod, obs, grace)
 				if obs, err = w.observe(ctx, pod); err != nil {
 					return syncResult{}, err
 				}
 				break
 			}
 		}
-		st := w.computeStatus(pod, obs)
-		if p == v1.PodSucceeded || p == v1.PodFailed {
-			st.Phase = p
+		var st v1.PodStatus
+		switch {
+		case failed && term.rejected:
+			st = v1.PodStatus{Phase: v1.PodFailed, Reason: term.reason, Message: term.message, QOSClass: qosClass(pod)}
+		case failed:
+			st = w.computeStatus(pod, obs)
+			st.Phase, st.Reason, st.Message = v1.PodFailed, term.reason, term.message
+		case (p == v1.PodSucceeded || p == v1.PodFailed) && len(obs.sandboxes) == 0 && len(obs.byName) == 0:
+			// Nothing of the pod is left in the runtime (it was rejected,
+			// or cleaned up before a restart): its last status stands.
+			st = pod.Status
+		default:
+			st = w.computeStatus(pod, obs)
+			if p == v1.PodSucceeded || p == v1.PodFailed {
+				st.Phase, st.Reason, st.Message = p, pod.Status.Reason, pod.Status.Message
+			}
 		}
 		return syncResult{status: st, stopped: true}, nil
 	}
@@ -243,7 +267,7 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 	if pod.Spec.HostNetwork {
 		podIP = w.cfg.NodeIP
 	}
-	requeue := w.cfg.Resync
+	requeue := w.cfg.SyncFrequency
 	later := func(d time.Duration) {
 		if d > 0 && d < requeue {
 			requeue = d

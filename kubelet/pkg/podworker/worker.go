@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"navarch.dev/kubelet/pkg/admission"
 	"navarch.dev/kubelet/pkg/cgroup"
 	"navarch.dev/kubelet/pkg/runtime"
 )
@@ -44,11 +46,16 @@ type Config struct {
 	MachineMemory int64
 	// Allocatable answers resourceFieldRef for containers without limits.
 	Allocatable v1.ResourceList
-	// Workers is how many pods sync at once.
+	// Workers is how many pods sync at once (default 16: a sync mostly
+	// waits on the runtime, and a terminating pod holds its worker for its
+	// grace period).
 	Workers int
-	// Resync is how often a live pod is synced without an event: how soon
-	// container exits are seen.
+	// Resync is how often the runtime is relisted for changes (a container
+	// exited, a sandbox died): how soon they are seen (default 1s).
 	Resync time.Duration
+	// SyncFrequency is how often a live pod is synced without any event
+	// (default 10s): what refreshes its ConfigMap and Secret volumes.
+	SyncFrequency time.Duration
 	// RemoveCgroups removes pod cgroup directories containerd leaves behind.
 	RemoveCgroups bool
 	// PodsDir holds a directory per pod (by UID) for the files the kubelet
@@ -96,6 +103,12 @@ type Prober interface {
 	Forget(uid types.UID)
 }
 
+// Admitter decides whether a pod the worker has not run yet may run beside
+// the pods it runs (admitted: admitted before and not finished).
+type Admitter interface {
+	Admit(pod *v1.Pod, admitted []*v1.Pod) admission.Result
+}
+
 // ProbeResult is what the prober has seen of one container.
 type ProbeResult struct {
 	Ready         bool
@@ -114,6 +127,7 @@ type Worker struct {
 	writer   StatusWriter
 	volumes  Volumes
 	prober   Prober
+	admitter Admitter
 	backoff  *backoff
 	queue    workqueue.TypedRateLimitingInterface[string]
 	now      func() time.Time
@@ -125,6 +139,23 @@ type Worker struct {
 	exited   map[string]*runtimeapi.ContainerStatus // immutable exit states by container id
 	deleted  map[types.UID]bool                     // final delete done
 	started  map[types.UID]time.Time                // pod startTime
+	// terminal holds pods the kubelet fails itself (rejected at admission,
+	// evicted) by UID.
+	terminal map[types.UID]terminalStatus
+
+	// admitMu serialises admission decisions; admitted holds the last seen
+	// version of every admitted pod that has not finished, by UID.
+	admitMu  sync.Mutex
+	admitted map[types.UID]*v1.Pod
+}
+
+// terminalStatus is how the kubelet fails a pod on its own account.
+type terminalStatus struct {
+	reason, message string
+	grace           time.Duration
+	// rejected pods never ran: their status is only phase, reason and
+	// message.
+	rejected bool
 }
 
 // Options carry the worker's collaborators; nil ones are optional.
@@ -136,22 +167,28 @@ type Options struct {
 	Writer   StatusWriter
 	Volumes  Volumes
 	Prober   Prober
+	// Admitter, when set, decides whether new pods may run; a refused pod
+	// fails with the admitter's reason and message.
+	Admitter Admitter
 }
 
 // New builds a Worker.
 func New(cfg Config, o Options) *Worker {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 4
+		cfg.Workers = 16
 	}
 	if cfg.Resync <= 0 {
 		cfg.Resync = time.Second
+	}
+	if cfg.SyncFrequency <= 0 {
+		cfg.SyncFrequency = 10 * time.Second
 	}
 	if cfg.ClusterDomain == "" {
 		cfg.ClusterDomain = "cluster.local"
 	}
 	w := &Worker{
 		cfg: cfg, rt: o.Runtime, client: o.Client, services: o.Services, source: o.Source,
-		writer: o.Writer, volumes: o.Volumes, prober: o.Prober,
+		writer: o.Writer, volumes: o.Volumes, prober: o.Prober, admitter: o.Admitter,
 		now:      time.Now,
 		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		known:    map[string]*v1.Pod{},
@@ -160,6 +197,8 @@ func New(cfg Config, o Options) *Worker {
 		exited:   map[string]*runtimeapi.ContainerStatus{},
 		deleted:  map[types.UID]bool{},
 		started:  map[types.UID]time.Time{},
+		terminal: map[types.UID]terminalStatus{},
+		admitted: map[types.UID]*v1.Pod{},
 	}
 	w.backoff = newBackoff(func() time.Time { return w.now() })
 	return w
@@ -190,20 +229,36 @@ func (w *Worker) Run(ctx context.Context) {
 		}()
 	}
 	if pods, err := w.source.List(); err == nil {
+		// After a restart the pods that already run are admitted again
+		// first, oldest first, so that pending pods are weighed against them.
+		sort.Slice(pods, func(i, j int) bool { return pods[i].CreationTimestamp.Before(&pods[j].CreationTimestamp) })
+		w.admitMu.Lock()
+		for _, p := range pods {
+			if p.Status.Phase == v1.PodRunning && p.DeletionTimestamp == nil {
+				w.admitted[p.UID] = p
+			}
+		}
+		w.admitMu.Unlock()
 		for _, p := range pods {
 			w.queue.Add(key(p))
 		}
 	}
-	t := time.NewTicker(10 * time.Second)
-	defer t.Stop()
+	housekeeping := time.NewTicker(10 * time.Second)
+	defer housekeeping.Stop()
+	relist := time.NewTicker(w.cfg.Resync)
+	defer relist.Stop()
+	seen := w.relist(ctx, nil)
+	w.Housekeep(ctx)
 	for {
-		w.Housekeep(ctx)
 		select {
 		case <-ctx.Done():
 			w.queue.ShutDown()
 			wg.Wait()
 			return
-		case <-t.C:
+		case <-relist.C:
+			seen = w.relist(ctx, seen)
+		case <-housekeeping.C:
+			w.Housekeep(ctx)
 		}
 	}
 }
@@ -264,6 +319,9 @@ func (w *Worker) Sync(ctx context.Context, k string) (time.Duration, error) {
 	w.mu.Lock()
 	w.statuses[pod.UID] = res.status
 	w.mu.Unlock()
+	if p := res.status.Phase; p == v1.PodSucceeded || p == v1.PodFailed {
+		w.forgetAdmitted(pod.UID)
+	}
 	if w.writer != nil && !statusEqual(pod.Status, res.status) {
 		if err := w.writer.WriteStatus(ctx, pod, res.status); err != nil {
 			return 0, fmt.Errorf("write status: %w", err)
@@ -357,8 +415,73 @@ func (w *Worker) cleanup(ctx context.Context, uid types.UID, grace time.Duration
 	}
 	delete(w.statuses, uid)
 	delete(w.started, uid)
+	delete(w.terminal, uid)
 	w.mu.Unlock()
+	w.forgetAdmitted(uid)
 	return nil
+}
+
+// admit reports whether the pod may run: a pod admitted before, or one
+// the runtime already runs (adopted after a restart), may; any other is put
+// to the Admitter, and a refused one is marked to fail with its reason.
+func (w *Worker) admit(pod *v1.Pod, obs *observed) bool {
+	w.admitMu.Lock()
+	defer w.admitMu.Unlock()
+	if _, ok := w.admitted[pod.UID]; ok {
+		w.admitted[pod.UID] = pod
+		return true
+	}
+	if w.admitter != nil && len(obs.sandboxes) == 0 && pod.Status.Phase != v1.PodRunning {
+		others := make([]*v1.Pod, 0, len(w.admitted))
+		for _, p := range w.admitted {
+			others = append(others, p)
+		}
+		if r := w.admitter.Admit(pod, others); !r.Admit {
+			slog.Info("pod rejected", "pod", key(pod), "reason", r.Reason, "message", r.Message)
+			w.mu.Lock()
+			w.terminal[pod.UID] = terminalStatus{reason: r.Reason, message: "Pod was rejected: " + r.Message, rejected: true}
+			w.mu.Unlock()
+			return false
+		}
+	}
+	w.admitted[pod.UID] = pod
+	return true
+}
+
+func (w *Worker) forgetAdmitted(uid types.UID) {
+	w.admitMu.Lock()
+	delete(w.admitted, uid)
+	w.admitMu.Unlock()
+}
+
+// ActivePods returns the admitted pods that have not finished and are not
+// being failed (evicted) already, as last seen: the pods the eviction
+// manager chooses from.
+func (w *Worker) ActivePods() []*v1.Pod {
+	w.admitMu.Lock()
+	defer w.admitMu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]*v1.Pod, 0, len(w.admitted))
+	for uid, p := range w.admitted {
+		if _, failing := w.terminal[uid]; failing {
+			continue
+		}
+		out = append(out, p.DeepCopy())
+	}
+	return out
+}
+
+// Evict stops the pod's containers within grace and fails the pod with
+// reason Evicted and message, as upstream's eviction manager does. The pod
+// stays in the API (phase Failed) until it is deleted.
+func (w *Worker) Evict(pod *v1.Pod, message string, grace time.Duration) {
+	w.mu.Lock()
+	if _, ok := w.terminal[pod.UID]; !ok {
+		w.terminal[pod.UID] = terminalStatus{reason: "Evicted", message: message, grace: grace}
+	}
+	w.mu.Unlock()
+	w.queue.Add(key(pod))
 }
 
 // Housekeep removes sandboxes and containers of pods this node no longer

@@ -73,6 +73,9 @@ func (r *Runtime) Close() error { return r.conn.Close() }
 // Attach, PortForward) that the kubelet server forwards as they are.
 func (r *Runtime) RuntimeService() runtimeapi.RuntimeServiceClient { return r.rt }
 
+// ImageService exposes the raw CRI image client (for stats).
+func (r *Runtime) ImageService() runtimeapi.ImageServiceClient { return r.img }
+
 // IsNotFound reports whether err is the runtime saying the object is gone.
 func IsNotFound(err error) bool {
 	for e := err; e != nil; e = errors.Unwrap(e) {
@@ -272,6 +275,29 @@ func (r *Runtime) PullImage(ctx context.Context, ref string, sandboxCfg *runtime
 		return "", fmt.Errorf("runtime: pull image %s: %w", ref, err)
 	}
 	return resp.ImageRef, nil
+}
+
+// RemoveImage removes an image by id or reference. Removing a missing image
+// succeeds.
+func (r *Runtime) RemoveImage(ctx context.Context, ref string) error {
+	ctx, cancel := r.ctx(ctx, 0)
+	defer cancel()
+	if _, err := r.img.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: ref}}); err != nil && !IsNotFound(err) {
+		return fmt.Errorf("runtime: remove image %s: %w", ref, err)
+	}
+	return nil
+}
+
+// StatusInfo returns the runtime's verbose status info (containerd puts its
+// CRI configuration under "config", as JSON).
+func (r *Runtime) StatusInfo(ctx context.Context) (map[string]string, error) {
+	ctx, cancel := r.ctx(ctx, 0)
+	defer cancel()
+	resp, err := r.rt.Status(ctx, &runtimeapi.StatusRequest{Verbose: true})
+	if err != nil {
+		return nil, fmt.Errorf("runtime: status: %w", err)
+	}
+	return resp.Info, nil
 }
 
 // ListImages lists the runtime's images.

@@ -4,9 +4,13 @@
 // handler (10248).
 //
 // On 10250 clients authenticate with an x509 certificate signed by the client
-// CA (--client-ca-file); without one a request is 401 unless anonymous
-// requests are enabled. Every authenticated client may use every endpoint
-// (upstream's AlwaysAllow authorization).
+// CA (--client-ca-file) or, with --authentication-token-webhook, a bearer
+// token the apiserver's TokenReview accepts; without either a request is 401
+// unless anonymous requests are enabled. With --authorization-mode=Webhook
+// each request is authorized by a SubjectAccessReview on the Node
+// (subresource proxy, stats, metrics, log, spec or healthz); with
+// AlwaysAllow every authenticated client may use every endpoint. Review
+// answers are cached as upstream caches them.
 package server
 
 import (
@@ -27,8 +31,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	authenticationclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
+	authorizationclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"navarch.dev/kubelet/pkg/stats"
 	"navarch.dev/shared/pki"
 )
 
@@ -43,10 +51,19 @@ type Config struct {
 	TLSCertFile, TLSKeyFile string
 	// ClientCAFile holds the CAs whose client certificates authenticate.
 	ClientCAFile string
-	// AnonymousAuth lets requests without a client certificate through.
+	// AnonymousAuth lets requests without credentials through.
 	AnonymousAuth bool
-	// RootDir is the filesystem reported as the node's fs in stats.
-	RootDir string
+	// AuthenticationTokenWebhook authenticates bearer tokens with the
+	// apiserver's TokenReview; answers are cached for TokenWebhookCacheTTL
+	// (default 2m).
+	AuthenticationTokenWebhook bool
+	TokenWebhookCacheTTL       time.Duration
+	// AuthorizationMode is AlwaysAllow (default) or Webhook
+	// (SubjectAccessReview), whose allowed and denied answers are cached
+	// for AuthorizedTTL (default 5m) and UnauthorizedTTL (default 30s).
+	AuthorizationMode string
+	AuthorizedTTL     time.Duration
+	UnauthorizedTTL   time.Duration
 }
 
 // Deps are what the server reads.
@@ -56,6 +73,13 @@ type Deps struct {
 	// Pods returns this node's pods with the statuses the kubelet last
 	// computed.
 	Pods func() []*v1.Pod
+	// Client reaches the apiserver for token and access reviews; it is
+	// needed by the token webhook and Webhook authorization.
+	Client kubernetes.Interface
+	// Stats answers /stats/summary.
+	Stats interface {
+		Summary(ctx context.Context) (*stats.Summary, error)
+	}
 }
 
 // Server holds the handlers of the kubelet's ports.
@@ -66,12 +90,46 @@ type Server struct {
 	tls       *tls.Config
 	clientCAs *x509.CertPool
 	registry  *prometheus.Registry
-	cpu       cpuSampler
+
+	tokenReviews  authenticationclient.TokenReviewInterface        // nil: no token webhook
+	accessReviews authorizationclient.SubjectAccessReviewInterface // nil: AlwaysAllow
+	tokenCache    *ttlCache[tokenResult]
+	decisions     *ttlCache[decision]
+
+	stats interface {
+		Summary(ctx context.Context) (*stats.Summary, error)
+	}
 }
 
 // New loads or generates the serving certificate and loads the client CAs.
 func New(cfg Config, deps Deps) (*Server, error) {
-	s := &Server{cfg: cfg, rt: deps.Runtime, pods: deps.Pods}
+	s := &Server{cfg: cfg, rt: deps.Runtime, pods: deps.Pods, stats: deps.Stats,
+		tokenCache: newTTLCache[tokenResult](time.Now), decisions: newTTLCache[decision](time.Now)}
+	if s.cfg.TokenWebhookCacheTTL == 0 {
+		s.cfg.TokenWebhookCacheTTL = 2 * time.Minute
+	}
+	if s.cfg.AuthorizedTTL == 0 {
+		s.cfg.AuthorizedTTL = 5 * time.Minute
+	}
+	if s.cfg.UnauthorizedTTL == 0 {
+		s.cfg.UnauthorizedTTL = 30 * time.Second
+	}
+	if cfg.AuthenticationTokenWebhook {
+		if deps.Client == nil {
+			return nil, errors.New("kubelet server: --authentication-token-webhook needs an apiserver (--kubeconfig)")
+		}
+		s.tokenReviews = deps.Client.AuthenticationV1().TokenReviews()
+	}
+	switch cfg.AuthorizationMode {
+	case "", AuthorizationAlwaysAllow:
+	case AuthorizationWebhook:
+		if deps.Client == nil {
+			return nil, errors.New("kubelet server: --authorization-mode=Webhook needs an apiserver (--kubeconfig)")
+		}
+		s.accessReviews = deps.Client.AuthorizationV1().SubjectAccessReviews()
+	default:
+		return nil, fmt.Errorf("kubelet server: unknown --authorization-mode %q (want AlwaysAllow or Webhook)", cfg.AuthorizationMode)
+	}
 	cert, err := servingCert(cfg)
 	if err != nil {
 		return nil, err
@@ -157,7 +215,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc(verb+" /portForward/{ns}/{pod}", s.servePortForward)
 		mux.HandleFunc(verb+" /portForward/{ns}/{pod}/{uid}", s.servePortForward)
 	}
-	return s.withAuthentication(mux)
+	return s.withAuth(mux)
 }
 
 // ReadOnlyHandler serves the unauthenticated read-only port: /pods,
@@ -187,43 +245,17 @@ func (s *Server) HealthHandler() http.Handler {
 	})
 }
 
-// withAuthentication admits requests with a client certificate signed by the
-// client CA, and others only when anonymous requests are enabled.
-func (s *Server) withAuthentication(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, err := s.authenticate(r)
-		if err != nil {
-			slog.Debug("kubelet server: unauthorized", "remote", r.RemoteAddr, "err", err)
-			http.Error(w, "Unauthorized", http.StatusUnauthorized)
-			return
-		}
-		slog.Debug("kubelet server request", "user", user, "method", r.Method, "path", r.URL.Path)
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (s *Server) authenticate(r *http.Request) (string, error) {
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		if s.cfg.AnonymousAuth {
-			return "system:anonymous", nil
-		}
-		return "", errors.New("no client certificate")
+func (s *Server) serveSummary(w http.ResponseWriter, r *http.Request) {
+	if s.stats == nil {
+		writeError(w, errorf(http.StatusNotFound, "no stats provider"))
+		return
 	}
-	if s.clientCAs == nil {
-		return "", errors.New("client certificates are not accepted without --client-ca-file")
+	sum, err := s.stats.Summary(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
 	}
-	certs := r.TLS.PeerCertificates
-	opts := x509.VerifyOptions{
-		Roots: s.clientCAs, Intermediates: x509.NewCertPool(),
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	for _, c := range certs[1:] {
-		opts.Intermediates.AddCert(c)
-	}
-	if _, err := certs[0].Verify(opts); err != nil {
-		return "", err
-	}
-	return certs[0].Subject.CommonName, nil
+	writeJSON(w, sum)
 }
 
 func (s *Server) servePods(w http.ResponseWriter, _ *http.Request) {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +33,7 @@ type Runtime struct {
 	sandboxes  map[string]*runtimeapi.PodSandboxStatus
 	containers map[string]*runtimeapi.ContainerStatus
 	sandboxOf  map[string]string
-	images     map[string]bool
+	images     map[string]uint64 // reference → size in bytes
 	// Endpoint is the unix:// address the kubelet dials.
 	Endpoint string
 	// Clock gives the times the fake records (nanoseconds); tests that
@@ -49,10 +51,10 @@ func Start(t testing.TB, images ...string) *Runtime {
 		sandboxes:  map[string]*runtimeapi.PodSandboxStatus{},
 		containers: map[string]*runtimeapi.ContainerStatus{},
 		sandboxOf:  map[string]string{},
-		images:     map[string]bool{},
+		images:     map[string]uint64{},
 	}
 	for _, i := range images {
-		f.images[i] = true
+		f.images[i] = 1 << 20
 	}
 	sock := filepath.Join(t.TempDir(), "cri.sock")
 	ln, err := net.Listen("unix", sock)
@@ -205,7 +207,7 @@ func (f *Runtime) CreateContainer(_ context.Context, r *runtimeapi.CreateContain
 	if sb == nil || sb.State != runtimeapi.PodSandboxState_SANDBOX_READY {
 		return nil, status.Errorf(codes.FailedPrecondition, "sandbox %q not ready", r.PodSandboxId)
 	}
-	if !f.images[r.Config.Image.Image] {
+	if _, ok := f.images[f.ref(r.Config.Image.Image)]; !ok {
 		return nil, notFound("image", r.Config.Image.Image)
 	}
 	id := f.id("c")
@@ -296,13 +298,45 @@ func (f *Runtime) ExecSync(_ context.Context, r *runtimeapi.ExecSyncRequest) (*r
 	return &runtimeapi.ExecSyncResponse{Stdout: []byte(out), ExitCode: code}, nil
 }
 
+// ref resolves an image id ("sha256:<reference>" here) to its reference.
+func (f *Runtime) ref(image string) string {
+	if r, ok := strings.CutPrefix(image, "sha256:"); ok {
+		return r
+	}
+	return image
+}
+
+// AddImage makes the runtime hold an image of size bytes.
+func (f *Runtime) AddImage(ref string, size uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.images[ref] = size
+}
+
+// Images returns the references of the images the runtime holds, sorted.
+func (f *Runtime) Images() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for i := range f.images {
+		out = append(out, i)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (f *Runtime) image(ref string) *runtimeapi.Image {
+	return &runtimeapi.Image{Id: "sha256:" + ref, RepoTags: []string{ref}, Size: f.images[ref]}
+}
+
 func (f *Runtime) ImageStatus(_ context.Context, r *runtimeapi.ImageStatusRequest) (*runtimeapi.ImageStatusResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.images[r.Image.Image] {
+	ref := f.ref(r.Image.Image)
+	if _, ok := f.images[ref]; !ok {
 		return &runtimeapi.ImageStatusResponse{}, nil
 	}
-	return &runtimeapi.ImageStatusResponse{Image: &runtimeapi.Image{Id: "sha256:" + r.Image.Image, RepoTags: []string{r.Image.Image}}}, nil
+	return &runtimeapi.ImageStatusResponse{Image: f.image(ref)}, nil
 }
 
 func (f *Runtime) PullImage(_ context.Context, r *runtimeapi.PullImageRequest) (*runtimeapi.PullImageResponse, error) {
@@ -314,7 +348,34 @@ func (f *Runtime) ListImages(context.Context, *runtimeapi.ListImagesRequest) (*r
 	defer f.mu.Unlock()
 	var out []*runtimeapi.Image
 	for i := range f.images {
-		out = append(out, &runtimeapi.Image{Id: "sha256:" + i, RepoTags: []string{i}})
+		out = append(out, f.image(i))
 	}
 	return &runtimeapi.ListImagesResponse{Images: out}, nil
+}
+
+// RemoveImage removes an image, as containerd does, even when a container
+// was made from it.
+func (f *Runtime) RemoveImage(_ context.Context, r *runtimeapi.RemoveImageRequest) (*runtimeapi.RemoveImageResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.images, f.ref(r.Image.Image))
+	return &runtimeapi.RemoveImageResponse{}, nil
+}
+
+// ImageFsMountpoint is the mountpoint ImageFsInfo reports.
+const ImageFsMountpoint = "/fakecri/images"
+
+// ImageFsInfo reports the sum of the images' sizes as the image
+// filesystem's usage.
+func (f *Runtime) ImageFsInfo(context.Context, *runtimeapi.ImageFsInfoRequest) (*runtimeapi.ImageFsInfoResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var used uint64
+	for _, size := range f.images {
+		used += size
+	}
+	return &runtimeapi.ImageFsInfoResponse{ImageFilesystems: []*runtimeapi.FilesystemUsage{{
+		Timestamp: f.now(), FsId: &runtimeapi.FilesystemIdentifier{Mountpoint: ImageFsMountpoint},
+		UsedBytes: &runtimeapi.UInt64Value{Value: used}, InodesUsed: &runtimeapi.UInt64Value{Value: uint64(len(f.images))},
+	}}}, nil
 }

@@ -94,9 +94,13 @@ func (p *Plugin) SetUp(ctx context.Context, pod *v1.Pod, v *v1.Volume, dir strin
 	return dir, nil
 }
 
+// maxTokenAge is how long a token is used at most before a new one is
+// requested, as upstream's kubelet does.
+const maxTokenAge = 24 * time.Hour
+
 // token returns a bound service account token for the pod, asking the
 // apiserver's serviceaccounts/token subresource again once 80% of its life
-// has passed. If the apiserver does not serve that subresource, the token
+// (or 24 hours) has passed. If the apiserver does not serve that subresource, the token
 // is left out (nil) and the other sources are still projected.
 func (p *Plugin) token(ctx context.Context, pod *v1.Pod, src *v1.ServiceAccountTokenProjection) ([]byte, error) {
 	k := string(pod.UID) + "/" + src.Path
@@ -143,7 +147,9 @@ func (p *Plugin) token(ctx context.Context, pod *v1.Pod, src *v1.ServiceAccountT
 	if resp.Status.ExpirationTimestamp.After(p.now()) {
 		life = resp.Status.ExpirationTimestamp.Sub(p.now())
 	}
-	t := token{value: []byte(resp.Status.Token), renewAt: p.now().Add(life * 8 / 10)}
+	// Renewed at 80% of its life, and at least daily (an apiserver may
+	// hand out tokens valid far longer than asked).
+	t := token{value: []byte(resp.Status.Token), renewAt: p.now().Add(min(life*8/10, maxTokenAge))}
 	p.mu.Lock()
 	p.tokens[k] = t
 	p.mu.Unlock()

@@ -1,19 +1,28 @@
-package server
+// Package stats collects the node's and its pods' resource usage — the
+// /stats/summary of the kubelet's API and what the eviction manager
+// watches: node CPU and memory from /proc, the node filesystem (the
+// kubelet's root directory) and image filesystem from statfs and CRI, and
+// per container CPU, memory and writable layer usage from CRI.
+package stats
 
 import (
 	"bufio"
 	"context"
-	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
+
+// labelPodUID is the runtime label naming a container's pod (podworker's).
+const labelPodUID = "io.kubernetes.pod.uid"
 
 // Summary is /stats/summary, with the JSON field names of upstream's
 // stats/v1alpha1 Summary (the parts Navarch fills).
@@ -24,11 +33,17 @@ type Summary struct {
 
 // NodeStats are the node's usage.
 type NodeStats struct {
-	NodeName  string       `json:"nodeName"`
-	StartTime metav1.Time  `json:"startTime"`
-	CPU       *CPUStats    `json:"cpu,omitempty"`
-	Memory    *MemoryStats `json:"memory,omitempty"`
-	Fs        *FsStats     `json:"fs,omitempty"`
+	NodeName  string        `json:"nodeName"`
+	StartTime metav1.Time   `json:"startTime"`
+	CPU       *CPUStats     `json:"cpu,omitempty"`
+	Memory    *MemoryStats  `json:"memory,omitempty"`
+	Fs        *FsStats      `json:"fs,omitempty"`
+	Runtime   *RuntimeStats `json:"runtime,omitempty"`
+}
+
+// RuntimeStats are the container runtime's filesystems.
+type RuntimeStats struct {
+	ImageFs *FsStats `json:"imageFs,omitempty"`
 }
 
 // PodReference names a pod.
@@ -45,6 +60,9 @@ type PodStats struct {
 	Containers []ContainerStats `json:"containers"`
 	CPU        *CPUStats        `json:"cpu,omitempty"`
 	Memory     *MemoryStats     `json:"memory,omitempty"`
+	// EphemeralStorage is what the pod writes to the node's disk: its
+	// containers' writable layers and logs.
+	EphemeralStorage *FsStats `json:"ephemeral-storage,omitempty"`
 }
 
 // ContainerStats are one container's usage.
@@ -71,28 +89,67 @@ type MemoryStats struct {
 	WorkingSetBytes *uint64     `json:"workingSetBytes,omitempty"`
 }
 
-// FsStats are in bytes.
+// FsStats are in bytes and inodes.
 type FsStats struct {
 	Time           metav1.Time `json:"time"`
 	AvailableBytes *uint64     `json:"availableBytes,omitempty"`
 	CapacityBytes  *uint64     `json:"capacityBytes,omitempty"`
 	UsedBytes      *uint64     `json:"usedBytes,omitempty"`
+	InodesFree     *uint64     `json:"inodesFree,omitempty"`
+	Inodes         *uint64     `json:"inodes,omitempty"`
+	InodesUsed     *uint64     `json:"inodesUsed,omitempty"`
 }
 
-func (s *Server) serveSummary(w http.ResponseWriter, r *http.Request) {
-	sum, err := s.summary(r.Context())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, sum)
+// Provider collects summaries.
+type Provider struct {
+	nodeName   string
+	rootDir    string
+	podLogRoot string
+	rt         runtimeapi.RuntimeServiceClient
+	img        runtimeapi.ImageServiceClient
+	pods       func() []*v1.Pod
+	cpu        cpuSampler
+}
+
+// NewProvider returns a Provider for node nodeName whose filesystem is the
+// one holding rootDir and whose pods write logs under podLogRoot; pods
+// returns the node's pods with their current statuses. img may be nil
+// (no image filesystem stats).
+func NewProvider(nodeName, rootDir, podLogRoot string, rt runtimeapi.RuntimeServiceClient, img runtimeapi.ImageServiceClient, pods func() []*v1.Pod) *Provider {
+	return &Provider{nodeName: nodeName, rootDir: rootDir, podLogRoot: podLogRoot, rt: rt, img: img, pods: pods}
 }
 
 func u64(v uint64) *uint64 { return &v }
 
-func (s *Server) summary(ctx context.Context) (*Summary, error) {
+// statfs reports the filesystem holding path.
+func statfs(path string, now metav1.Time) *FsStats {
+	var st syscall.Statfs_t
+	if syscall.Statfs(path, &st) != nil {
+		return nil
+	}
+	bs := uint64(st.Bsize)
+	return &FsStats{Time: now, AvailableBytes: u64(st.Bavail * bs), CapacityBytes: u64(st.Blocks * bs), UsedBytes: u64((st.Blocks - st.Bfree) * bs),
+		InodesFree: u64(st.Ffree), Inodes: u64(st.Files), InodesUsed: u64(st.Files - st.Ffree)}
+}
+
+// dirSize is the bytes of the regular files under dir.
+func dirSize(dir string) uint64 {
+	var n uint64
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += uint64(fi.Size())
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// Summary collects the node's and its pods' usage now.
+func (s *Provider) Summary(ctx context.Context) (*Summary, error) {
 	now := metav1.Now()
-	sum := &Summary{Node: NodeStats{NodeName: s.cfg.NodeName, StartTime: bootTime()}, Pods: []PodStats{}}
+	sum := &Summary{Node: NodeStats{NodeName: s.nodeName, StartTime: bootTime()}, Pods: []PodStats{}}
 	if total, ok := s.cpu.sample(); ok {
 		sum.Node.CPU = &CPUStats{Time: now, UsageCoreNanoSeconds: u64(total.usage)}
 		if total.rate > 0 {
@@ -103,11 +160,21 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 		used := mem["MemTotal"] - mem["MemAvailable"]
 		sum.Node.Memory = &MemoryStats{Time: now, AvailableBytes: u64(mem["MemAvailable"]), UsageBytes: u64(used), WorkingSetBytes: u64(used)}
 	}
-	if s.cfg.RootDir != "" {
-		var st syscall.Statfs_t
-		if syscall.Statfs(s.cfg.RootDir, &st) == nil {
-			bs := uint64(st.Bsize)
-			sum.Node.Fs = &FsStats{Time: now, AvailableBytes: u64(st.Bavail * bs), CapacityBytes: u64(st.Blocks * bs), UsedBytes: u64((st.Blocks - st.Bfree) * bs)}
+	if s.rootDir != "" {
+		sum.Node.Fs = statfs(s.rootDir, now)
+	}
+	if s.img != nil {
+		if info, err := s.img.ImageFsInfo(ctx, &runtimeapi.ImageFsInfoRequest{}); err == nil && len(info.ImageFilesystems) > 0 {
+			fs := info.ImageFilesystems[0]
+			if st := statfs(fs.GetFsId().GetMountpoint(), now); st != nil {
+				if fs.UsedBytes != nil {
+					st.UsedBytes = u64(fs.UsedBytes.Value)
+				}
+				if fs.InodesUsed != nil {
+					st.InodesUsed = u64(fs.InodesUsed.Value)
+				}
+				sum.Node.Runtime = &RuntimeStats{ImageFs: st}
+			}
 		}
 	}
 	resp, err := s.rt.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{})
@@ -126,7 +193,7 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 		if p.Status.StartTime != nil {
 			ps.StartTime = *p.Status.StartTime
 		}
-		var cpuTotal, cpuRate, memUsage, memWS uint64
+		var cpuTotal, cpuRate, memUsage, memWS, disk uint64
 		hasCPU, hasMem := false, false
 		for _, cs := range perPod[string(p.UID)] {
 			name := cs.GetAttributes().GetMetadata().GetName()
@@ -163,6 +230,7 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 			}
 			if fs := cs.GetWritableLayer(); fs != nil && fs.UsedBytes != nil {
 				c.Rootfs = &FsStats{Time: metav1.NewTime(time.Unix(0, fs.Timestamp)), UsedBytes: u64(fs.UsedBytes.Value)}
+				disk += fs.UsedBytes.Value
 			}
 			ps.Containers = append(ps.Containers, c)
 		}
@@ -172,6 +240,10 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 		if hasMem {
 			ps.Memory = &MemoryStats{Time: now, UsageBytes: u64(memUsage), WorkingSetBytes: u64(memWS)}
 		}
+		if s.podLogRoot != "" {
+			disk += dirSize(filepath.Join(s.podLogRoot, p.Namespace+"_"+p.Name+"_"+string(p.UID)))
+		}
+		ps.EphemeralStorage = &FsStats{Time: now, UsedBytes: u64(disk)}
 		sum.Pods = append(sum.Pods, ps)
 	}
 	return sum, nil
