@@ -22,7 +22,7 @@ func main() {
 	fs.StringVar(&cfg.Mode, "proxy-mode", cfg.Mode, `which proxy mode to use: "iptables" or "ipvs" (falls back to iptables when the kernel has no IPVS)`)
 	fs.StringVar(&cfg.IPVSScheduler, "ipvs-scheduler", cfg.IPVSScheduler, "IPVS scheduler: rr, lc, dh, sh, sed or nq")
 	fs.DurationVar(&cfg.MinSyncPeriod, "iptables-min-sync-period", cfg.MinSyncPeriod, "minimum time between rule syncs")
-	fs.DurationVar(&cfg.SyncPeriod, "iptables-sync-period", cfg.SyncPeriod, "maximum time between full rule syncs")
+	fs.DurationVar(&cfg.SyncPeriod, "iptables-sync-period", cfg.SyncPeriod, "maximum time between syncs; a periodic sync rewrites nothing unless the canary chain is gone (full syncs happen hourly, as upstream)")
 	fs.StringVar(&cfg.HostnameOverride, "hostname-override", "", "the node name to use instead of the hostname")
 	fs.StringVar(&cfg.ClusterCIDR, "cluster-cidr", "", "the pod network CIDR (IPv4,IPv6 on dual-stack nodes); traffic to Services from outside it is masqueraded")
 	fs.BoolVar(&cfg.MasqueradeAll, "masquerade-all", false, "masquerade all traffic sent to Service cluster IPs")

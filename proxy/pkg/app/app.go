@@ -314,6 +314,7 @@ func Run(ctx context.Context, cfg Config) error {
 				Rules: iptables.RuleConfig{ClusterCIDR: cidrOf(cfg.ClusterCIDR, v6), MasqueradeAll: cfg.MasqueradeAll,
 					NodeIPs: primaryIPs, NodePortAddresses: npAddrs[i], IPv6: v6},
 				SyncPeriod:         cfg.SyncPeriod,
+				FullSyncPeriod:     iptables.FullSyncPeriod,
 				ChunkChains:        iptables.ChunkFor(backend),
 				LocalhostNodePorts: loopback,
 				Metrics:            m,

@@ -15,6 +15,10 @@ const (
 	chainProxyFirewall    = "KUBE-PROXY-FIREWALL"
 	chainPostrouting      = "KUBE-POSTROUTING"
 	chainMarkMasq         = "KUBE-MARK-MASQ"
+	// chainCanary, an empty chain in the mangle table, is how upstream
+	// notices that something (a firewall reload) flushed the tables.
+	chainCanary = "KUBE-PROXY-CANARY"
+	canaryTable = "mangle"
 
 	prefixSVC = "KUBE-SVC-" // cluster policy chain of a service port
 	prefixSVL = "KUBE-SVL-" // local policy chain

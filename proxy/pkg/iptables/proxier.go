@@ -35,12 +35,23 @@ type HealthChecks interface {
 	Sync(services map[servicemap.ServiceName]*servicemap.Service) error
 }
 
+// FullSyncPeriod is how often the proxy rewrites every rule even when
+// nothing changed, as upstream kube-proxy does (one hour): at 10,000
+// services a full sync takes longer than --iptables-sync-period.
+const FullSyncPeriod = time.Hour
+
 // Config configures a Proxier.
 type Config struct {
 	Rules RuleConfig
-	// SyncPeriod is the longest time between full syncs
-	// (--iptables-sync-period); 0 makes every sync partial after the first.
+	// SyncPeriod is how often the proxier checks that its rules are still
+	// in the kernel (--iptables-sync-period): the canary chain it creates at
+	// each full sync is looked up, and a missing one (a firewall reload
+	// flushed the tables) forces a full sync. 0 turns the check off.
 	SyncPeriod time.Duration
+	// FullSyncPeriod is the longest time between full syncs (upstream
+	// kube-proxy uses one hour); 0 makes every sync partial after the
+	// first unless the canary is missing.
+	FullSyncPeriod time.Duration
 	// ChunkChains, when positive, splits a restore into transactions of
 	// about that many per-service chains each, shared chains last (see
 	// renderer.assemble). Use ChunkFor to pick it for a backend.
@@ -79,6 +90,7 @@ type Proxier struct {
 	// kernelUnknown is set until a full sync has read which chains exist.
 	kernelUnknown bool
 	lastFull      time.Time
+	lastCheck     time.Time
 	now           func() time.Time
 }
 
@@ -120,7 +132,19 @@ func (p *Proxier) Sync() (SyncResult, error) {
 	for k := range snap.Changed {
 		p.pending[k] = struct{}{}
 	}
-	full := p.needFull || (p.cfg.SyncPeriod > 0 && start.Sub(p.lastFull) >= p.cfg.SyncPeriod)
+	full := p.needFull || (p.cfg.FullSyncPeriod > 0 && start.Sub(p.lastFull) >= p.cfg.FullSyncPeriod)
+	if !full && p.cfg.SyncPeriod > 0 && start.Sub(p.lastCheck) >= p.cfg.SyncPeriod {
+		p.lastCheck = start
+		ok, err := p.run.ChainExists(canaryTable, chainCanary)
+		if err != nil {
+			p.cfg.Metrics.Failed()
+			return SyncResult{}, err
+		}
+		if !ok {
+			p.log.Info("canary chain is gone, the tables were flushed: syncing every rule", "chain", canaryTable+"/"+chainCanary)
+			full = true
+		}
+	}
 	if !full && len(p.pending) == 0 {
 		return SyncResult{}, nil
 	}
@@ -143,6 +167,7 @@ func (p *Proxier) Sync() (SyncResult, error) {
 	p.needFull = false
 	if full {
 		p.lastFull = start
+		p.lastCheck = start
 	}
 	d := p.now().Sub(start)
 	p.cfg.Metrics.Synced(full, d)
@@ -355,7 +380,7 @@ var jumps = []jump{
 // (1.6 s each at 10,000 services), so a Runner that can list the built-in
 // chains' rules in one go (a RuleLister) is asked once per table and only
 // what is missing is created.
-func (p *Proxier) ensureBase() error {
+func (p *Proxier) ensureBase() (err error) {
 	present := map[string]bool{} // "table chain" listed, and jumps found
 	if l, ok := p.run.(RuleLister); ok {
 		want := map[string][]string{}
@@ -382,6 +407,13 @@ func (p *Proxier) ensureBase() error {
 			}
 		}
 	}
+	// The canary is created last, so seeing it means everything above was
+	// in place at that time.
+	defer func() {
+		if err == nil {
+			err = p.run.EnsureChain(canaryTable, chainCanary)
+		}
+	}()
 	if !present["nat "+chainMarkMasq] {
 		if err := p.run.EnsureChain("nat", chainMarkMasq); err != nil {
 			return err
@@ -452,6 +484,11 @@ func Cleanup(run Runner) error {
 			b.WriteString("-X " + c + "\n")
 		}
 		b.WriteString("COMMIT\n")
+	}
+	if ok, err := run.ChainExists(canaryTable, chainCanary); err != nil {
+		errs = append(errs, err)
+	} else if ok {
+		b.WriteString("*" + canaryTable + "\n:" + chainCanary + " - [0:0]\n-X " + chainCanary + "\nCOMMIT\n")
 	}
 	if b.Len() > 0 {
 		if err := run.Restore(b.Bytes()); err != nil {

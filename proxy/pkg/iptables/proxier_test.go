@@ -25,6 +25,7 @@ type fakeRunner struct {
 	save     map[string]string
 	rules    []string
 	sysctls  []string
+	chains   map[string]bool // "table chain" created through EnsureChain
 }
 
 func (f *fakeRunner) Restore(data []byte) error {
@@ -33,7 +34,14 @@ func (f *fakeRunner) Restore(data []byte) error {
 }
 func (f *fakeRunner) Save(table string) ([]byte, error) { return []byte(f.save[table]), nil }
 func (f *fakeRunner) EnsureChain(table, chain string) error {
+	if f.chains == nil {
+		f.chains = map[string]bool{}
+	}
+	f.chains[table+" "+chain] = true
 	return nil
+}
+func (f *fakeRunner) ChainExists(table, chain string) (bool, error) {
+	return f.chains[table+" "+chain], nil
 }
 func (f *fakeRunner) EnsureRule(appendRule bool, table, chain string, spec ...string) error {
 	f.rules = append(f.rules, table+" "+chain+" "+strings.Join(spec, " "))
@@ -265,7 +273,7 @@ func TestPartialSync(t *testing.T) {
 	tr := servicemap.NewTracker(node)
 	run := &fakeRunner{save: map[string]string{"nat": "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-OLDOLDOLDOLDOLDO - [0:0]\n:KUBE-SEP-OLDOLDOLDOLDOLDO - [0:0]\nCOMMIT\n"}}
 	now := time.Unix(1000, 0)
-	p := New(tr, run, Config{Rules: ruleCfg, SyncPeriod: 30 * time.Second, LocalhostNodePorts: true})
+	p := New(tr, run, Config{Rules: ruleCfg, SyncPeriod: 30 * time.Second, FullSyncPeriod: time.Hour, LocalhostNodePorts: true})
 	p.now = func() time.Time { return now }
 
 	tr.OnServiceUpdate(testobj.Service("ns1", "a", "10.96.0.1", []int32{80}))
@@ -293,7 +301,10 @@ func TestPartialSync(t *testing.T) {
 		{name: "service deleted", change: func() {
 			tr.OnServiceDelete(testobj.Service("ns1", "b", "10.96.0.2", []int32{80}))
 		}, advance: time.Second, wantWrite: true},
-		{name: "periodic full sync", change: func() {}, advance: 30 * time.Second, wantWrite: true, wantFull: true},
+		{name: "periodic check finds the canary", change: func() {}, advance: 30 * time.Second},
+		{name: "tables flushed", change: func() { delete(run.chains, "mangle KUBE-PROXY-CANARY") }, advance: time.Second},
+		{name: "periodic check misses the canary", change: func() {}, advance: 30 * time.Second, wantWrite: true, wantFull: true},
+		{name: "hourly full sync", change: func() {}, advance: time.Hour, wantWrite: true, wantFull: true},
 		{name: "service added", change: func() {
 			tr.OnServiceUpdate(testobj.Service("ns1", "c", "10.96.0.3", []int32{80}))
 			tr.OnEndpointSliceUpdate(testobj.Slice("ns1", "c", "c-1", ports(80, 80), ep("10.244.3.1")))
@@ -324,7 +335,7 @@ func TestPartialSync(t *testing.T) {
 			}
 		}
 	}
-	wantJumps := len(jumps) * 2 // one set per full sync
+	wantJumps := len(jumps) * 3 // one set per full sync
 	if len(run.rules) != wantJumps {
 		t.Errorf("ensured %d jump rules, want %d", len(run.rules), wantJumps)
 	}

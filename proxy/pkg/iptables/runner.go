@@ -24,6 +24,8 @@ type Runner interface {
 	Save(table string) ([]byte, error)
 	// EnsureChain creates a chain if it does not exist.
 	EnsureChain(table, chain string) error
+	// ChainExists reports whether a chain exists.
+	ChainExists(table, chain string) (bool, error)
 	// EnsureRule inserts a rule at the top of chain (or appends it when
 	// appendRule is set) unless it is already there.
 	EnsureRule(appendRule bool, table, chain string, spec ...string) error
@@ -152,6 +154,19 @@ func (e *ExecRunner) EnsureChain(table, chain string) error {
 		}
 		return nil
 	})
+}
+
+func (e *ExecRunner) ChainExists(table, chain string) (bool, error) {
+	var ok bool
+	err := e.ipt(func(ipt *goipt.IPTables) error {
+		var err error
+		ok, err = ipt.ChainExists(table, chain)
+		if err != nil {
+			return fmt.Errorf("check chain %s/%s: %w", table, chain, err)
+		}
+		return nil
+	})
+	return ok, err
 }
 
 func (e *ExecRunner) EnsureRule(appendRule bool, table, chain string, spec ...string) error {
