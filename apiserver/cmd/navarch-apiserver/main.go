@@ -40,6 +40,7 @@ func main() {
 		},
 	}
 	opts.AddFlags(cmd.Flags())
+	cmd.AddCommand(newKubeconfigCommand())
 	logging.AddFlags(cmd.Flags())
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)

@@ -25,6 +25,10 @@ type User struct {
 	Name   string
 	UID    string
 	Groups []string
+	// Extra holds further facts about the user (for a service account
+	// token: the pod it is bound to and the token's ID), as upstream's
+	// user.Info Extra.
+	Extra map[string][]string
 }
 
 // Well-known groups.
@@ -206,12 +210,27 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 }
 
 func (t *Tokens) Authenticate(r *http.Request) (*User, bool, error) {
+	token, ok := BearerToken(r)
+	if !ok {
+		return nil, false, nil
+	}
+	return t.AuthenticateToken(token)
+}
+
+// BearerToken is the token of the request's "Authorization: Bearer" header.
+func BearerToken(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	const prefix = "bearer "
 	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return nil, false, nil
+		return "", false
 	}
 	token := strings.TrimSpace(h[len(prefix):])
+	return token, token != ""
+}
+
+// AuthenticateToken finds the user of a token from the table; an unknown
+// token is an error.
+func (t *Tokens) AuthenticateToken(token string) (*User, bool, error) {
 	for tok, u := range t.users {
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(token)) == 1 {
 			return u, true, nil
@@ -240,7 +259,7 @@ func (u Union) Authenticate(r *http.Request) (*User, bool, error) {
 }
 
 func withAuthenticated(u *User) *User {
-	out := &User{Name: u.Name, UID: u.UID, Groups: append([]string(nil), u.Groups...)}
+	out := &User{Name: u.Name, UID: u.UID, Groups: append([]string(nil), u.Groups...), Extra: u.Extra}
 	for _, g := range out.Groups {
 		if g == GroupAuthenticated {
 			return out

@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+
 	"navarch.dev/apiserver/pkg/authn"
 )
 
@@ -39,11 +41,25 @@ type Authorizer interface {
 	Authorize(ctx context.Context, a Attributes) (Decision, string, error)
 }
 
+// RuleResolver lists what a user may do in a namespace, for
+// SelfSubjectRulesReview (kubectl auth can-i --list). An authorizer that
+// cannot list its rules does not implement it; incomplete says the list
+// may leave out some of what the user may do.
+type RuleResolver interface {
+	RulesFor(ctx context.Context, u *authn.User, namespace string) (resource []authorizationv1.ResourceRule, nonResource []authorizationv1.NonResourceRule, incomplete bool, err error)
+}
+
 // AlwaysAllow allows every request.
 type AlwaysAllow struct{}
 
 func (AlwaysAllow) Authorize(context.Context, Attributes) (Decision, string, error) {
 	return Allow, "", nil
+}
+
+// RulesFor implements RuleResolver: everything is allowed.
+func (AlwaysAllow) RulesFor(context.Context, *authn.User, string) ([]authorizationv1.ResourceRule, []authorizationv1.NonResourceRule, bool, error) {
+	return []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}},
+		[]authorizationv1.NonResourceRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}}, false, nil
 }
 
 // Chain asks each authorizer in order until one allows or denies.
@@ -60,6 +76,28 @@ func (c Chain) Authorize(ctx context.Context, a Attributes) (Decision, string, e
 		}
 	}
 	return NoOpinion, "no authorizer allowed the request", nil
+}
+
+// RulesFor implements RuleResolver with the rules of every authorizer of
+// the chain; one that cannot list its rules makes the answer incomplete.
+func (c Chain) RulesFor(ctx context.Context, u *authn.User, namespace string) ([]authorizationv1.ResourceRule, []authorizationv1.NonResourceRule, bool, error) {
+	var res []authorizationv1.ResourceRule
+	var nonRes []authorizationv1.NonResourceRule
+	incomplete := false
+	for _, z := range c {
+		rr, ok := z.(RuleResolver)
+		if !ok {
+			incomplete = true
+			continue
+		}
+		r, n, inc, err := rr.RulesFor(ctx, u, namespace)
+		if err != nil {
+			return res, nonRes, true, err
+		}
+		res, nonRes = append(res, r...), append(nonRes, n...)
+		incomplete = incomplete || inc
+	}
+	return res, nonRes, incomplete, nil
 }
 
 // New builds the chain named by --authorization-mode (comma-separated).

@@ -46,6 +46,12 @@ func (a *API) groupVersions() []metav1.APIGroup {
 		}
 		byGroup[gvr.Group][gvr.Version] = true
 	}
+	for gvr := range a.handled {
+		if byGroup[gvr.Group] == nil {
+			byGroup[gvr.Group] = map[string]bool{}
+		}
+		byGroup[gvr.Group][gvr.Version] = true
+	}
 	var groups []metav1.APIGroup
 	for g, vs := range byGroup {
 		if g == "" {
@@ -151,6 +157,10 @@ func (a *API) resourceList(gv schema.GroupVersion) (*metav1.APIResourceList, boo
 				Name: name, Namespaced: res.Namespaced, Group: info.Group, Version: info.Version, Kind: info.Kind, Verbs: info.Verbs,
 			})
 		}
+	}
+	if extra := a.handledResources(gv); len(extra) > 0 {
+		found = true
+		list.APIResources = append(list.APIResources, extra...)
 	}
 	return list, found
 }

@@ -50,6 +50,7 @@ type API struct {
 	endpoints       map[schema.GroupVersionResource]*Endpoint
 	subresources    map[string]SubresourceHandler // "pods/binding"
 	subresourceInfo map[string]SubresourceInfo
+	handled         map[schema.GroupVersionResource]*HandledResource
 	authorize       Authorizer
 	observe         func(ri *RequestInfo, code int, d time.Duration)
 	watchers        func(resource string, delta int)
@@ -156,6 +157,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	w = rec
+	if a.serveHandled(w, r, ri) {
+		return
+	}
 	ep, found := a.endpoints[ri.GroupVersion.WithResource(ri.Resource)]
 	if !found {
 		WriteError(w, apierrors.NewNotFound(schema.GroupResource{Group: ri.GroupVersion.Group, Resource: ri.Resource}, ri.Name))

@@ -70,6 +70,37 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	} else if err != nil {
 		return fmt.Errorf("read default/kubernetes service: %w", err)
 	}
+	return s.reconcileKubernetesEndpoints(ctx)
+}
+
+// kubernetesEndpointsInterval is how often the default/kubernetes Endpoints
+// and EndpointSlice are put back to this apiserver's address, as upstream's
+// endpoint reconciler does: pods reach the API through 10.96.0.1 even after
+// someone edits or deletes them.
+const kubernetesEndpointsInterval = 10 * time.Second
+
+// kubernetesEndpointsLoop runs reconcileKubernetesEndpoints until ctx ends.
+func (s *Server) kubernetesEndpointsLoop(ctx context.Context) {
+	if s.opts.AdvertiseAddress.IsLoopback() {
+		return // bootstrap said why there are none
+	}
+	t := time.NewTicker(kubernetesEndpointsInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.reconcileKubernetesEndpoints(ctx); err != nil && ctx.Err() == nil {
+				slog.Warn("reconcile default/kubernetes endpoints", "err", err)
+			}
+		}
+	}
+}
+
+// reconcileKubernetesEndpoints points the default/kubernetes Endpoints and
+// EndpointSlice at the advertise address and secure port.
+func (s *Server) reconcileKubernetesEndpoints(ctx context.Context) error {
 	if s.opts.AdvertiseAddress.IsLoopback() {
 		// Endpoints may not hold loopback addresses; pods could not reach them.
 		slog.Warn("advertise address is loopback: default/kubernetes gets no endpoints", "address", s.opts.AdvertiseAddress)

@@ -20,6 +20,7 @@ import (
 	"navarch.dev/apiserver/pkg/authn"
 	"navarch.dev/apiserver/pkg/authz"
 	"navarch.dev/apiserver/pkg/endpoints"
+	"navarch.dev/apiserver/pkg/review"
 )
 
 // Version is what /version reports; the build may override GitVersion.
@@ -92,11 +93,23 @@ func (s *Server) authenticator() (authn.Authenticator, error) {
 		}
 		chain = append(chain, t)
 	}
-	return chain, nil
+	return append(chain, s.saAuthenticator), nil
+}
+
+// tokenAuthenticators are the bearer token authenticators, for TokenReview.
+func (s *Server) tokenAuthenticators() review.Tokens {
+	tokens := review.Tokens{s.saAuthenticator}
+	if s.opts.TokenAuthFile != "" {
+		if t, err := authn.LoadTokenFile(s.opts.TokenAuthFile); err == nil {
+			tokens = append(review.Tokens{review.StaticTokens{Tokens: t}}, tokens...)
+		}
+	}
+	return tokens
 }
 
 // withAuthentication rejects requests without valid credentials with 401
-// (unless anonymous requests are enabled) and records the user.
+// (unless anonymous requests are enabled, or the request is for a health
+// endpoint) and records the user.
 func (s *Server) withAuthentication(next http.Handler) http.Handler {
 	a, err := s.authenticator()
 	if err != nil {
@@ -106,7 +119,10 @@ func (s *Server) withAuthentication(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, ok, err := a.Authenticate(r)
 		if !ok {
-			if err == nil && s.opts.Anonymous {
+			// Health endpoints answer requests without credentials, as
+			// upstream's system:public-info-viewer lets them: kubelet
+			// probes and load balancers carry none.
+			if err == nil && (s.opts.Anonymous || publicHealthPath(r.URL.Path)) {
 				u = &authn.User{Name: authn.UserAnonymous, Groups: []string{authn.GroupUnauthenticated}}
 			} else {
 				if err != nil {
@@ -119,6 +135,17 @@ func (s *Server) withAuthentication(next http.Handler) http.Handler {
 		r.Header.Del("Authorization")
 		next.ServeHTTP(w, r.WithContext(authn.WithUser(r.Context(), u)))
 	})
+}
+
+// publicHealthPath reports whether path is /healthz, /livez or /readyz, or
+// one of their single checks.
+func publicHealthPath(path string) bool {
+	for _, p := range []string{"/healthz", "/livez", "/readyz"} {
+		if path == p || (strings.HasPrefix(path, p+"/") && !strings.Contains(path[len(p)+1:], "/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // authorize asks the authorizer about a resource request.

@@ -61,6 +61,23 @@ type Options struct {
 	KubeletCAFile string
 	// KubeletPreferredAddressTypes orders the node address types tried.
 	KubeletPreferredAddressTypes []string
+
+	// ServiceAccountKeyFiles hold the public (or private) keys that verify
+	// service account tokens (default: the signing key's).
+	ServiceAccountKeyFiles []string
+	// ServiceAccountSigningKeyFile signs tokens (default: <cert-dir>/sa.key,
+	// generated).
+	ServiceAccountSigningKeyFile string
+	// ServiceAccountIssuers: the first is the "iss" of issued tokens; all are accepted.
+	ServiceAccountIssuers []string
+	// APIAudiences are the audiences of tokens meant for this apiserver
+	// (default: the issuers).
+	APIAudiences []string
+	// ServiceAccountMaxTokenExpiration caps TokenRequest lifetimes (0: no cap).
+	ServiceAccountMaxTokenExpiration time.Duration
+	// MetricResolution is how long a kubelet's summary serves
+	// metrics.k8s.io before it is scraped again.
+	MetricResolution time.Duration
 }
 
 // NewOptions returns the defaults.
@@ -82,6 +99,8 @@ func NewOptions() *Options {
 		// Upstream puts Hostname first; node names are often not resolvable
 		// here, so the InternalIP goes first.
 		KubeletPreferredAddressTypes: []string{"InternalIP", "Hostname", "InternalDNS", "ExternalDNS", "ExternalIP"},
+		ServiceAccountIssuers:        []string{"https://kubernetes.default.svc.cluster.local"},
+		MetricResolution:             15 * time.Second,
 	}
 }
 
@@ -114,6 +133,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.KubeletClientKeyFile, "kubelet-client-key", o.KubeletClientKeyFile, "Path to a client key file for TLS to kubelets.")
 	fs.StringVar(&o.KubeletCAFile, "kubelet-certificate-authority", o.KubeletCAFile, "Path to a cert file for the certificate authority of kubelets' serving certificates (unset: not verified).")
 	fs.StringSliceVar(&o.KubeletPreferredAddressTypes, "kubelet-preferred-address-types", o.KubeletPreferredAddressTypes, "List of the preferred NodeAddressTypes to use for kubelet connections.")
+	fs.StringArrayVar(&o.ServiceAccountKeyFiles, "service-account-key-file", o.ServiceAccountKeyFiles, "File containing PEM-encoded x509 RSA or ECDSA private or public keys, used to verify ServiceAccount tokens. May be given multiple times. Default: the public half of --service-account-signing-key-file.")
+	fs.StringVar(&o.ServiceAccountSigningKeyFile, "service-account-signing-key-file", o.ServiceAccountSigningKeyFile, "Path to the file that contains the current private key of the service account token issuer (default: <cert-dir>/sa.key, generated when missing).")
+	fs.StringArrayVar(&o.ServiceAccountIssuers, "service-account-issuer", o.ServiceAccountIssuers, "Identifier of the service account token issuer (the iss claim). May be given multiple times: the first issues, all are accepted.")
+	fs.StringSliceVar(&o.APIAudiences, "api-audiences", o.APIAudiences, "Identifiers of the API. Service account tokens must have one of them as audience to authenticate to the API (default: the --service-account-issuer values).")
+	fs.DurationVar(&o.ServiceAccountMaxTokenExpiration, "service-account-max-token-expiration", o.ServiceAccountMaxTokenExpiration, "The maximum validity duration of a token created by the service account token issuer (0: no limit beyond the API's 2^32 seconds).")
+	fs.DurationVar(&o.MetricResolution, "metric-resolution", o.MetricResolution, "Navarch: how long a kubelet's /stats/summary serves metrics.k8s.io before it is scraped again (the usual window of the usage).")
 	fs.DurationVar(&o.MinRequestTimeout, "min-request-timeout", o.MinRequestTimeout, "The minimum duration a watch is held open before the server ends it (randomised up to twice this).")
 }
 
@@ -142,6 +167,15 @@ func (o *Options) Complete() error {
 	}
 	if o.AdvertiseAddress == nil {
 		o.AdvertiseAddress = defaultAdvertiseAddress(o.BindAddress)
+	}
+	if len(o.ServiceAccountIssuers) == 0 || o.ServiceAccountIssuers[0] == "" {
+		return fmt.Errorf("--service-account-issuer must not be empty")
+	}
+	if len(o.APIAudiences) == 0 {
+		o.APIAudiences = append([]string(nil), o.ServiceAccountIssuers...)
+	}
+	if o.ServiceAccountMaxTokenExpiration < 0 || (o.ServiceAccountMaxTokenExpiration > 0 && (o.ServiceAccountMaxTokenExpiration < time.Hour || o.ServiceAccountMaxTokenExpiration > (1<<32)*time.Second)) {
+		return fmt.Errorf("--service-account-max-token-expiration %v must be between 1 hour and 2^32 seconds (or 0 for no limit)", o.ServiceAccountMaxTokenExpiration)
 	}
 	for _, s := range o.EtcdServers {
 		if !strings.Contains(s, "://") {

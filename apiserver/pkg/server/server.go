@@ -31,6 +31,9 @@ import (
 	"navarch.dev/apiserver/pkg/metrics"
 	"navarch.dev/apiserver/pkg/openapi"
 	"navarch.dev/apiserver/pkg/registry"
+	"navarch.dev/apiserver/pkg/resourcemetrics"
+	"navarch.dev/apiserver/pkg/review"
+	"navarch.dev/apiserver/pkg/serviceaccount"
 	"navarch.dev/apiserver/pkg/servicealloc"
 	"navarch.dev/apiserver/pkg/storage/embedded"
 	"navarch.dev/apiserver/pkg/storage/etcd"
@@ -59,6 +62,12 @@ type Server struct {
 	kubeletTLSConfig *tls.Config
 	kubeletOnce      sync.Once
 	kubeletHTTP      *http.Client
+
+	// saIssuer signs service account tokens; saAuthenticator checks them.
+	saIssuer        *serviceaccount.Issuer
+	saAuthenticator *serviceaccount.Authenticator
+	// authorizer decides on requests and on access reviews.
+	authorizer authz.Authorizer
 
 	// repairServices makes the service ranges match the stored Services.
 	repairServices func(ctx context.Context) error
@@ -89,6 +98,9 @@ func New(ctx context.Context, o *Options) (*Server, error) {
 		return nil, err
 	}
 	s.kubeletTLSConfig = kt
+	if err := s.setupServiceAccounts(); err != nil {
+		return nil, err
+	}
 	if err := s.connectEtcd(); err != nil {
 		return nil, err
 	}
@@ -346,6 +358,7 @@ func (s *Server) buildAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.authorizer = authorizer
 	s.api = endpoints.New(eps, endpoints.Options{
 		Authorize: func(r *http.Request, ri *endpoints.RequestInfo) error { return authorize(authorizer, r, ri) },
 		Observe: func(ri *endpoints.RequestInfo, code int, d time.Duration) {
@@ -357,6 +370,9 @@ func (s *Server) buildAPI(ctx context.Context) error {
 	s.api.MinRequestTimeout = s.opts.MinRequestTimeout
 	registerSubresources(s.api, s)
 	registerKubeletSubresources(s.api, s)
+	s.api.Subresource("serviceaccounts/token", endpoints.SubresourceInfo{Group: "authentication.k8s.io", Version: "v1", Kind: "TokenRequest", Verbs: []string{"create"}}, s.serveTokenRequest)
+	(&review.Reviews{Tokens: s.tokenAuthenticators(), Authorizer: authorizer, APIAudiences: s.opts.APIAudiences}).Register(s.api)
+	(&resourcemetrics.Provider{Source: metricsSource{s}, Kubelets: kubeletSummaries{s}, Resolution: s.opts.MetricResolution}).Register(s.api)
 	if err := s.buildOpenAPI(eps); err != nil {
 		return err
 	}
@@ -375,9 +391,10 @@ func (s *Server) buildAPI(ctx context.Context) error {
 // resources and their subresources.
 func (s *Server) buildOpenAPI(eps []*endpoints.Endpoint) error {
 	extra := map[string][]string{
-		"pods":       {"binding", "eviction", "log", "exec", "attach", "portforward"},
-		"nodes":      {"proxy"},
-		"namespaces": {"finalize"},
+		"pods":            {"binding", "eviction", "log", "exec", "attach", "portforward"},
+		"nodes":           {"proxy"},
+		"serviceaccounts": {"token"},
+		"namespaces":      {"finalize"},
 	}
 	var res []openapi.Resource
 	for _, ep := range eps {
@@ -456,6 +473,11 @@ func (s *Server) startBackground(ctx context.Context) {
 	go func() {
 		defer s.wg.Done()
 		s.compactLoop(ctx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.kubernetesEndpointsLoop(ctx)
 	}()
 	s.wg.Add(1)
 	go func() {

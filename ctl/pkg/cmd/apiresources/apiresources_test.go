@@ -54,7 +54,7 @@ statefulsets          sts          apps/v1      true         StatefulSet
 		{
 			name: "default lists the core group first",
 			args: []string{"api-resources"},
-			want: "NAME                       SHORTNAMES   APIVERSION                     NAMESPACED   KIND\nconfigmaps                 cm           v1                             true         ConfigMap\n",
+			want: "NAME                        SHORTNAMES   APIVERSION                     NAMESPACED   KIND\nconfigmaps                  cm           v1                             true         ConfigMap\n",
 		},
 		{name: "bad output", args: []string{"api-resources", "-o", "yaml2"}, code: 1, stderr: "error: unable to match a printer suitable for the output format \"yaml2\", allowed formats are: json,name,wide,yaml\n"},
 		{name: "bad sort", args: []string{"api-resources", "--sort-by=verbs"}, code: 1, stderr: "error: --sort-by accepts only name or kind\n"},

@@ -34,6 +34,7 @@ import (
 	scalecmd "navarch.dev/ctl/pkg/cmd/scale"
 	setcmd "navarch.dev/ctl/pkg/cmd/set"
 	taintcmd "navarch.dev/ctl/pkg/cmd/taint"
+	topcmd "navarch.dev/ctl/pkg/cmd/top"
 	versioncmd "navarch.dev/ctl/pkg/cmd/version"
 	waitcmd "navarch.dev/ctl/pkg/cmd/wait"
 	"navarch.dev/ctl/pkg/factory"
@@ -47,7 +48,7 @@ var groups = []struct {
 	{"Basic Commands (Beginner):", []func(*factory.Factory) *cobra.Command{createcmd.NewCommand, exposecmd.NewCommand, runcmd.NewCommand, setcmd.NewCommand}},
 	{"Basic Commands (Intermediate):", []func(*factory.Factory) *cobra.Command{explaincmd.NewCommand, getcmd.NewCommand, editcmd.NewCommand, deletecmd.NewCommand}},
 	{"Deploy Commands:", []func(*factory.Factory) *cobra.Command{rolloutcmd.NewCommand, scalecmd.NewCommand}},
-	{"Cluster Management Commands:", []func(*factory.Factory) *cobra.Command{clusterinfocmd.NewCommand, draincmd.NewCordonCommand, draincmd.NewUncordonCommand, draincmd.NewCommand, taintcmd.NewCommand}},
+	{"Cluster Management Commands:", []func(*factory.Factory) *cobra.Command{clusterinfocmd.NewCommand, topcmd.NewCommand, draincmd.NewCordonCommand, draincmd.NewUncordonCommand, draincmd.NewCommand, taintcmd.NewCommand}},
 	{"Troubleshooting and Debugging Commands:", []func(*factory.Factory) *cobra.Command{describecmd.NewCommand, logscmd.NewCommand, attachcmd.NewCommand, execcmd.NewCommand, portforwardcmd.NewCommand}},
 	{"Advanced Commands:", []func(*factory.Factory) *cobra.Command{applycmd.NewCommand, patchcmd.NewCommand, replacecmd.NewCommand, waitcmd.NewCommand}},
 	{"Settings Commands:", []func(*factory.Factory) *cobra.Command{labelcmd.NewCommand, annotatecmd.NewCommand}},
