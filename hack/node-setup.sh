@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Prepares this machine to run pods: containerd + runc + CNI plugins from
-# Debian, the containerd config (local sandbox image, /usr/lib/cni, restricted
-# oom_score_adj), a bridge CNI network, a running containerd, and the local
-# images (pause, busybox) imported into containerd's k8s.io namespace.
+# Prepares this machine to run pods: containerd + runc + CNI plugins (and
+# iptables, conntrack, iproute2, curl, dig) from Debian, the containerd config
+# (local sandbox image, /usr/lib/cni, restricted oom_score_adj), a bridge CNI
+# network, a running containerd, and the local images (pause, busybox)
+# imported into containerd's k8s.io namespace (hack/lib/images.sh).
 #
 # Idempotent and meant to run as root; safe to call before every test run.
 # Environment:
@@ -30,6 +31,10 @@ command -v containerd >/dev/null || need+=(containerd)
 command -v runc >/dev/null || need+=(runc)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 command -v iptables >/dev/null || need+=(iptables)
+command -v conntrack >/dev/null || need+=(conntrack)
+command -v ip >/dev/null || need+=(iproute2)
+command -v curl >/dev/null || need+=(curl)
+command -v dig >/dev/null || need+=(dnsutils)
 if ! dpkg -s busybox-static >/dev/null 2>&1; then need+=(busybox-static); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "node-setup: installing ${need[*]}"
@@ -103,36 +108,11 @@ if ! ctr_ok; then
   done
 fi
 
-# 5. Local images as docker-archive tars: manifest.json, a config whose
-# rootfs.diff_ids names the layer, and the layer tar. Timestamps and owners are
-# fixed so the same inputs give the same image, and an image already imported
-# with the same layer is left alone.
+# 5. Local images, imported into the k8s.io namespace (hack/lib/images.sh);
+# an image already imported with the same content is left alone.
+. "$ROOT/hack/lib/images.sh"
 work=$(mktemp -d)
 trap 'rm -f "$tmpcfg"; rm -rf "$work"' EXIT
-
-# import_image REF ROOTFS CONFIG_JSON_FRAGMENT
-import_image() {
-  local ref=$1 rootfs=$2 cfgfrag=$3 dir
-  dir=$(mktemp -d -p "$work")
-  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf "$dir/layer.tar" .
-  local diff
-  diff=$(sha256sum "$dir/layer.tar" | cut -d' ' -f1)
-  printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-    "$cfgfrag" "$diff" >"$dir/config.json"
-  local cfgsha
-  cfgsha=$(sha256sum "$dir/config.json" | cut -d' ' -f1)
-  mv "$dir/config.json" "$dir/$cfgsha.json"
-  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["layer.tar"]}]' "$cfgsha" "$ref" >"$dir/manifest.json"
-  # Captured first: with pipefail, grep -q closing the pipe early fails ctr.
-  local have
-  have=$(ctr -n k8s.io images ls -q 2>/dev/null || true)
-  if grep -qxF "$ref" <<<"$have" && grep -qxF "sha256:$cfgsha" <<<"$have"; then
-    return 0
-  fi
-  echo "node-setup: importing $ref"
-  tar -C "$dir" -cf "$dir.tar" manifest.json "$cfgsha.json" layer.tar
-  ctr -n k8s.io images import "$dir.tar" >/dev/null
-}
 
 # The pause image: a static Go binary that waits for SIGTERM and reaps children.
 mkdir -p "$work/pause"
@@ -141,15 +121,7 @@ import_image "$PAUSE_REF" "$work/pause" '{"Entrypoint":["/pause"],"User":"65535:
 
 # busybox from Debian's busybox-static, with the applet links, /etc/passwd and
 # the usual empty directories.
-bb="$work/busybox"
-mkdir -p "$bb/bin" "$bb/etc" "$bb/tmp" "$bb/root" "$bb/var/www" "$bb/proc" "$bb/sys" "$bb/dev" "$bb/home"
-chmod 1777 "$bb/tmp"
-cp /bin/busybox "$bb/bin/busybox"
-for applet in $(/bin/busybox --list); do
-  [ "$applet" = busybox ] || ln -sf busybox "$bb/bin/$applet"
-done
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$bb/etc/passwd"
-printf 'root:x:0:\nnobody:x:65534:\n' >"$bb/etc/group"
-import_image "$BUSYBOX_REF" "$bb" '{"Cmd":["sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}'
+busybox_rootfs "$work/busybox"
+import_image "$BUSYBOX_REF" "$work/busybox" '{"Cmd":["sh"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}'
 
 echo "node-setup: containerd ready at $SOCK with $PAUSE_REF and $BUSYBOX_REF"

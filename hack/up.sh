@@ -1,60 +1,112 @@
 #!/usr/bin/env bash
-# Starts the control plane on this machine: navarch-apiserver with an embedded
-# etcd, state under /var/lib/navarch, the admin kubeconfig at
-# /etc/navarch/admin.conf. Idempotent: a running apiserver is left alone.
+# Brings up a single-node Navarch cluster on this machine (as root):
+#
+#   1. node prerequisites: containerd, runc, CNI, iptables (hack/node-setup.sh)
+#   2. the component images (hack/images.sh)
+#   3. one kubeconfig per component identity under /etc/navarch, each with a
+#      client certificate from the cluster CA (navarch-apiserver kubeconfig)
+#   4. navarch-apiserver (embedded etcd, state under /var/lib/navarch),
+#      controller-manager, scheduler, kubelet and proxy as background
+#      processes: logs in /var/log/navarch, pid files in /run/navarch
+#   5. the DNS add-on (manifests/addons/dns) on 10.96.0.10
+#
+# and waits until the node is Ready and DNS answers. Idempotent: components
+# already running are left alone, so running it again on a healthy cluster
+# changes nothing. hack/down.sh undoes it.
+#
+# Environment: NAVARCH_NODE_NAME (default: the host name), NAVARCH_NODE_IP
+# (default: the address of the default route's interface), NAVARCH_POD_CIDR
+# (default 10.88.0.0/16, the CNI bridge's range).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=$PWD/bin
-STATE=${NAVARCH_STATE:-/var/lib/navarch}
-ETC=${NAVARCH_ETC:-/etc/navarch}
-RUN=${NAVARCH_RUN:-/run/navarch}
-LOG=${NAVARCH_LOG:-/var/log/navarch}
-ADMIN=$ETC/admin.conf
-mkdir -p "$STATE" "$ETC" "$RUN" "$LOG"
+ROOT=$PWD
+BIN=$ROOT/bin
+export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
+. "$ROOT/hack/lib/cluster.sh"
 
-running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
-
-if running apiserver; then
-  echo "navarch-apiserver already running (pid $(cat "$RUN/apiserver.pid"))"
-else
-  nohup "$BIN/navarch-apiserver" \
-    --data-dir "$STATE/apiserver" \
-    --admin-kubeconfig "$ADMIN" \
-    --secure-port 6443 \
-    >"$LOG/apiserver.log" 2>&1 &
-  echo $! >"$RUN/apiserver.pid"
-  echo "started navarch-apiserver (pid $!), log $LOG/apiserver.log"
+if [ "$(id -u)" != 0 ]; then
+  echo "up: must run as root (it starts containerd, the kubelet and the proxy)" >&2
+  exit 1
 fi
-
-# Wait until the apiserver answers /readyz with the admin credentials.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-field() { sed -n "s/^ *$1: *//p" "$ADMIN" | head -1 | base64 -d; }
-for i in $(seq 1 120); do
-  if [ -s "$ADMIN" ]; then
-    field certificate-authority-data >"$tmp/ca.crt"
-    field client-certificate-data >"$tmp/client.crt"
-    field client-key-data >"$tmp/client.key"
-    if [ "$(curl -s --cacert "$tmp/ca.crt" --cert "$tmp/client.crt" --key "$tmp/client.key" https://127.0.0.1:6443/readyz)" = ok ]; then
-      break
-    fi
-  fi
-  if ! running apiserver; then
-    echo "navarch-apiserver exited; last log lines:" >&2
-    tail -20 "$LOG/apiserver.log" >&2
+for b in navarch-apiserver navarch-controller-manager navarch-scheduler navarch-kubelet navarch-proxy navctl; do
+  if [ ! -x "$BIN/$b" ]; then
+    echo "up: $BIN/$b is missing: run make build (make up does)" >&2
     exit 1
   fi
-  sleep 1
-  if [ "$i" = 120 ]; then echo "apiserver not ready after 120s" >&2; exit 1; fi
 done
-echo "apiserver ready at https://127.0.0.1:6443"
+mkdir -p "$STATE" "$ETC" "$RUN" "$LOG"
 
-if [ ! -e "$HOME/.kube/config" ]; then
-  mkdir -p "$HOME/.kube"
-  cp "$ADMIN" "$HOME/.kube/config"
-  chmod 600 "$HOME/.kube/config"
-  echo "admin kubeconfig copied to $HOME/.kube/config"
-else
-  echo "$HOME/.kube/config exists and was left alone; use the cluster with:"
-  echo "  export KUBECONFIG=$ADMIN"
+# 1 and 2.
+NAVARCH_POD_CIDR=$POD_CIDR NAVARCH_LOG=$LOG hack/node-setup.sh
+hack/images.sh
+
+# 3. Kubeconfigs. The first call creates the cluster CA the apiserver then
+# uses; files that are still good are left alone.
+kc() { "$BIN/navarch-apiserver" kubeconfig --data-dir "$STATE/apiserver" --server "$2" --out "$ETC/$1.conf" "$3"; }
+kc scheduler "$LOCAL_API" scheduler
+kc controller-manager "$LOCAL_API" controller-manager
+kc kubelet "$LOCAL_API" "node:$NODE_NAME"
+kc proxy "$LOCAL_API" proxy
+# The DNS add-on runs in a pod and reaches the API through the kubernetes
+# Service, as in-cluster clients do.
+kc dns "https://10.96.0.1:443" dns
+
+# 4. Daemons.
+start apiserver "$BIN/navarch-apiserver" \
+  --data-dir "$STATE/apiserver" \
+  --admin-kubeconfig "$ADMIN" \
+  --advertise-address "$NODE_IP" \
+  --secure-port 6443 \
+  --service-cluster-ip-range "$SERVICE_CIDR"
+wait_for "apiserver /readyz" 120 apiserver api_ready
+echo "up: apiserver ready at $LOCAL_API"
+
+start controller-manager "$BIN/navarch-controller-manager" \
+  --kubeconfig "$ETC/controller-manager.conf" \
+  --allocate-node-cidrs \
+  --cluster-cidr "$POD_CIDR"
+start scheduler "$BIN/navarch-scheduler" \
+  --kubeconfig "$ETC/scheduler.conf"
+start kubelet "$BIN/navarch-kubelet" \
+  --kubeconfig "$ETC/kubelet.conf" \
+  --hostname-override "$NODE_NAME" \
+  --node-ip "$NODE_IP" \
+  --root-dir "$KUBELET_ROOT" \
+  --client-ca-file "$STATE/apiserver/pki/ca.crt" \
+  --cluster-dns "$CLUSTER_DNS" \
+  --cluster-domain cluster.local
+start proxy "$BIN/navarch-proxy" \
+  --kubeconfig "$ETC/proxy.conf" \
+  --hostname-override "$NODE_NAME" \
+  --cluster-cidr "$POD_CIDR"
+
+node_ready() { [ "$(navctl get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
+wait_for "node $NODE_NAME Ready" 120 kubelet node_ready
+echo "up: node $NODE_NAME Ready"
+
+# 5. DNS. Until pods get service account tokens, the add-on authenticates with
+# its kubeconfig, handed over in a Secret its Deployment mounts when present.
+navctl -n kube-system create secret generic navarch-dns-kubeconfig \
+  --from-file=kubeconfig="$ETC/dns.conf" --dry-run=client -o yaml | navctl apply -f - >/dev/null
+navctl apply -f manifests/addons/dns/dns.yaml >/dev/null
+dns_ready() { [ -n "$(dig +short +time=1 +tries=1 @"$CLUSTER_DNS" kubernetes.default.svc.cluster.local 2>/dev/null | grep -x '10.96.0.1')" ]; }
+wait_for "cluster DNS to answer on $CLUSTER_DNS" 180 proxy dns_ready
+echo "up: DNS answers on $CLUSTER_DNS"
+
+home=${HOME:-/root}
+if [ ! -e "$home/.kube/config" ]; then
+  mkdir -p "$home/.kube"
+  cp "$ADMIN" "$home/.kube/config"
+  chmod 600 "$home/.kube/config"
 fi
+cat <<EOF
+
+Navarch is up: node $NODE_NAME ($NODE_IP), API $LOCAL_API, DNS $CLUSTER_DNS.
+Logs are in $LOG, pid files in $RUN. Use it with navctl:
+
+  export KUBECONFIG=$ADMIN
+  bin/navctl get nodes
+  bin/navctl apply -f manifests/examples/httpd.yaml
+
+make down stops it (state stays in $STATE).
+EOF
