@@ -1,5 +1,6 @@
 // Package bench drives navarch-dns with dnsperf (Debian) over loopback and
-// prints QPS and p99 latency beside the CoreDNS reference.
+// prints QPS, p99 latency and allocations per query beside the CoreDNS
+// reference.
 package bench
 
 import (
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,26 +152,32 @@ func BenchmarkDNSPerf(b *testing.B) {
 	} else {
 		fmt.Printf("QPS, avg: dnsperf summary (no -v); p50/p99: a Go prober sending %d queries/s beside dnsperf\n", int(time.Second/probeEvery))
 	}
-	fmt.Printf("%-30s %12s %10s %10s %10s %10s\n", "run", "QPS", "avg ms", "p50 ms", "p99 ms", "lost")
+	fmt.Printf("allocs/q: heap allocations of the whole test process (server, in-process apiserver, prober, and for forwarded names the miekg/dns test upstream) per answered query\n")
+	fmt.Printf("%-30s %12s %10s %10s %10s %10s %10s\n", "run", "QPS", "avg ms", "p50 ms", "p99 ms", "lost", "allocs/q")
 	for _, r := range runs {
 		var (
-			qps, avg float64
-			lost     int
-			lat      []time.Duration
+			qps, avg        float64
+			lost, completed int
+			lat             []time.Duration
+			before, after   runtime.MemStats
 		)
+		runtime.ReadMemStats(&before)
 		if verbose {
-			qps, avg, lat, lost = dnsperf(b, r.port, r.data, true)
+			qps, avg, lat, lost, completed = dnsperf(b, r.port, r.data, true)
 		} else {
 			probe := make(chan []time.Duration, 1)
 			ctx, stop := context.WithCancel(context.Background())
 			go func() { probe <- prober(ctx, r.port, r.names) }()
-			qps, avg, _, lost = dnsperf(b, r.port, r.data, false)
+			qps, avg, _, lost, completed = dnsperf(b, r.port, r.data, false)
 			stop()
 			lat = <-probe
+			completed += len(lat)
 		}
-		fmt.Printf("%-30s %12.0f %10.3f %10.3f %10.3f %10d\n", r.name, qps, avg*1000, ms(percentile(lat, 50)), ms(percentile(lat, 99)), lost)
+		runtime.ReadMemStats(&after)
+		allocs := float64(after.Mallocs-before.Mallocs) / float64(max(1, completed))
+		fmt.Printf("%-30s %12.0f %10.3f %10.3f %10.3f %10d %10.1f\n", r.name, qps, avg*1000, ms(percentile(lat, 50)), ms(percentile(lat, 99)), lost, allocs)
 	}
-	fmt.Printf("%-30s %12d %10.3f %10s %10s %10s\n", "reference: CoreDNS 1.15 cache", referenceQPS, 1.2, "-", "-", "-")
+	fmt.Printf("%-30s %12d %10.3f %10s %10s %10s %10s\n", "reference: CoreDNS 1.15 cache", referenceQPS, 1.2, "-", "-", "-", "-")
 	fmt.Printf("target: >= 45000 QPS with p99 < 2 ms (cluster names, cache on)\n\n")
 }
 
@@ -237,13 +245,14 @@ var (
 	qpsRe  = regexp.MustCompile(`Queries per second:\s+([0-9.]+)`)
 	avgRe  = regexp.MustCompile(`Average Latency \(s\):\s+([0-9.]+)`)
 	lostRe = regexp.MustCompile(`Queries lost:\s+([0-9]+)`)
+	doneRe = regexp.MustCompile(`Queries completed:\s+([0-9]+)`)
 )
 
 // dnsperf runs dnsperf for 10 s and returns its figures. In verbose mode
 // (-v, one line per answer with its latency) it also returns every
 // latency; that output costs dnsperf and this process CPU on the shared
 // cores and so inflates the tail it measures.
-func dnsperf(b *testing.B, port int, data string, verbose bool) (qps, avg float64, lat []time.Duration, lost int) {
+func dnsperf(b *testing.B, port int, data string, verbose bool) (qps, avg float64, lat []time.Duration, lost, completed int) {
 	args := []string{"-s", "127.0.0.1", "-p", strconv.Itoa(port), "-d", data, "-l", "10", "-c", "4", "-T", "1", "-q", "50"}
 	if verbose {
 		args = append(args, "-v")
@@ -282,5 +291,8 @@ func dnsperf(b *testing.B, port int, data string, verbose bool) (qps, avg float6
 	if m := lostRe.FindStringSubmatch(s); m != nil {
 		lost, _ = strconv.Atoi(m[1])
 	}
-	return qps, avg, lat, lost
+	if m := doneRe.FindStringSubmatch(s); m != nil {
+		completed, _ = strconv.Atoi(m[1])
+	}
+	return qps, avg, lat, lost, completed
 }

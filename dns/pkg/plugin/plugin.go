@@ -81,11 +81,41 @@ type Zones []string
 func (z Zones) Matches(qname string) string {
 	best := ""
 	for _, zone := range z {
-		if len(zone) > len(best) && dns.IsSubDomain(zone, qname) {
+		if len(zone) > len(best) && InZone(zone, qname) {
 			best = zone
 		}
 	}
 	return best
+}
+
+// InZone reports whether name (any case) is zone (fully qualified, lower
+// case) or below it: dns.IsSubDomain without splitting names into labels,
+// which allocates on every query.
+func InZone(zone, name string) bool {
+	if zone == "." {
+		return true
+	}
+	if !dns.IsFqdn(name) || !dns.IsFqdn(zone) {
+		return dns.IsSubDomain(zone, name)
+	}
+	if len(name) < len(zone) || !strings.EqualFold(name[len(name)-len(zone):], zone) {
+		return false
+	}
+	if len(name) == len(zone) {
+		return true
+	}
+	// The character before the zone must be a label separator: a dot
+	// preceded by an even number of backslashes (an escaped dot is part
+	// of a label).
+	i := len(name) - len(zone) - 1
+	if name[i] != '.' {
+		return false
+	}
+	n := 0
+	for j := i - 1; j >= 0 && name[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 0
 }
 
 // Normalize turns hosts into fully qualified lower-case zones, expanding

@@ -1,6 +1,9 @@
 package plugin
 
 import (
+	"net"
+	"slices"
+
 	"github.com/miekg/dns"
 )
 
@@ -37,6 +40,43 @@ func (r *Recorder) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	return r.ResponseWriter.Write(b)
+}
+
+// Written is implemented by the writer the server hands to the chain: it
+// reports the response code and wire size of what was written to the
+// client (ok false when nothing was), so that the prometheus plugin does
+// not have to measure the message again.
+type Written interface {
+	Written() (rcode, size int, ok bool)
+}
+
+// Detach returns a writer for work that outlives the query (a cache
+// prefetch): it writes nothing and answers address questions with copies,
+// as the server reuses w and its addresses for later queries.
+func Detach(w dns.ResponseWriter) dns.ResponseWriter {
+	return &detached{local: copyAddr(w.LocalAddr()), remote: copyAddr(w.RemoteAddr())}
+}
+
+type detached struct {
+	NonWriter
+	local, remote net.Addr
+}
+
+func (d *detached) LocalAddr() net.Addr  { return d.local }
+func (d *detached) RemoteAddr() net.Addr { return d.remote }
+func (d *detached) Close() error         { return nil }
+func (d *detached) TsigStatus() error    { return nil }
+func (d *detached) TsigTimersOnly(bool)  {}
+func (d *detached) Hijack()              {}
+
+func copyAddr(a net.Addr) net.Addr {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return &net.UDPAddr{IP: slices.Clone(a.IP), Port: a.Port, Zone: a.Zone}
+	case *net.TCPAddr:
+		return &net.TCPAddr{IP: slices.Clone(a.IP), Port: a.Port, Zone: a.Zone}
+	}
+	return a
 }
 
 // NonWriter captures a message without sending it anywhere; its address

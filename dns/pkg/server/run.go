@@ -19,16 +19,22 @@ var reloadFailed = prometheus.NewCounter(prometheus.CounterOpts{
 // fatal error (returning it). With the reload plugin it polls
 // opts.CorefilePath and switches to a changed configuration once it loads;
 // a configuration that does not load or start is logged and the old one
-// kept. The switch does not drop queries: the new instance starts
-// listening (SO_REUSEPORT lets both hold the addresses) before the old one
-// stops, and kubernetes plugins with an unchanged API configuration take
-// over the old instance's synced index.
+// kept. The switch drops no query: the DNS sockets stay open and each
+// address swaps its handler chain atomically; the old chains finish the
+// queries they hold before their plugins shut down, and kubernetes plugins
+// with an unchanged API configuration take over the old one's synced index.
 func Run(ctx context.Context, opts Options) error {
 	in, err := Load(opts)
 	if err != nil {
 		return err
 	}
 	if err := in.Start(); err != nil {
+		return err
+	}
+	ls := newListeners()
+	defer ls.closeAll()
+	if _, err := ls.serve(in); err != nil {
+		in.Stop()
 		return err
 	}
 	if ready := opts.started; ready != nil {
@@ -41,8 +47,14 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		select {
 		case <-ctx.Done():
+			ls.closeAll()
 			return in.Stop()
 		case err := <-in.fatal:
+			ls.closeAll()
+			in.Stop()
+			return err
+		case err := <-ls.fatal:
+			ls.closeAll()
 			in.Stop()
 			return err
 		case <-tick:
@@ -69,6 +81,15 @@ func Run(ctx context.Context, opts Options) error {
 				opts.Corefile = src
 				continue
 			}
+			old, err := ls.serve(n)
+			if err != nil {
+				n.Stop()
+				reloadFailed.Inc()
+				slog.Error("Reload: new Corefile does not listen; keeping the running one", "err", err)
+				opts.Corefile = src
+				continue
+			}
+			drain(old, 5*time.Second)
 			in.Stop()
 			slog.Info("Reloaded Corefile", "file", opts.CorefilePath)
 			opts = next

@@ -1,21 +1,20 @@
 // Package server runs navarch-dns: it parses a Corefile, builds one plugin
 // chain per server block in the order of Directives, listens on UDP and TCP
 // for each address, routes each query to the chain of the longest matching
-// zone, and restarts on a changed Corefile when the reload plugin asks.
+// zone, and on a changed Corefile (reload plugin) switches the open
+// sockets to the new chains.
 package server
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
@@ -73,7 +72,6 @@ type Instance struct {
 	fatal    chan error
 	reload   time.Duration
 
-	dnsServers  []*dns.Server
 	httpServers []*http.Server
 	started     []*plugin.Config
 }
@@ -221,8 +219,10 @@ func Load(opts Options) (*Instance, error) {
 	return in, nil
 }
 
-// Start runs the startup hooks and starts listening. On error everything
-// started is stopped again.
+// Start runs the startup hooks and starts the HTTP servers (health, ready,
+// metrics). The DNS sockets are not the instance's: Run's listeners keep
+// them across reloads and point them at the instance's chains. On error
+// everything started is stopped again.
 func (in *Instance) Start() error {
 	for _, c := range in.configs {
 		in.started = append(in.started, c)
@@ -230,22 +230,6 @@ func (in *Instance) Start() error {
 			in.Stop()
 			return err
 		}
-	}
-	addrs := make([]string, 0, len(in.groups))
-	for a := range in.groups {
-		addrs = append(addrs, a)
-	}
-	sort.Strings(addrs)
-	for _, addr := range addrs {
-		h := newZoneMux(addr, in.groups[addr])
-		for _, network := range []string{"udp", "tcp"} {
-			srv := &dns.Server{Addr: addr, Net: network, Handler: h, ReusePort: true}
-			if err := in.listen(srv); err != nil {
-				in.Stop()
-				return err
-			}
-		}
-		slog.Info("DNS server listening", "address", addr, "zones", h.zoneNames())
 	}
 	httpAddrs := make([]string, 0, len(in.muxes))
 	for a := range in.muxes {
@@ -271,49 +255,17 @@ func (in *Instance) Start() error {
 	return nil
 }
 
-// listen binds srv and serves it in the background.
-func (in *Instance) listen(srv *dns.Server) error {
-	var err error
-	switch srv.Net {
-	case "udp":
-		var pc net.PacketConn
-		pc, err = listenUDP(srv.Addr)
-		srv.PacketConn = pc
-	default:
-		var ln net.Listener
-		ln, err = listenTCP(srv.Addr)
-		srv.Listener = ln
-	}
-	if err != nil {
-		return fmt.Errorf("listen %s on %s: %w", srv.Net, srv.Addr, err)
-	}
-	in.dnsServers = append(in.dnsServers, srv)
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() {
-		if err := srv.ActivateAndServe(); err != nil {
-			in.Fatal(fmt.Errorf("dns server %s/%s: %w", srv.Addr, srv.Net, err))
-		}
-	}()
-	<-started
-	return nil
-}
-
-// Stop closes the listeners and runs the shutdown hooks.
+// Stop stops the HTTP servers and runs the shutdown hooks.
 func (in *Instance) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, s := range in.dnsServers {
-		wg.Add(1)
-		go func() { defer wg.Done(); s.ShutdownContext(ctx) }()
-	}
 	for _, s := range in.httpServers {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.Shutdown(ctx) }()
 	}
 	wg.Wait()
-	in.dnsServers, in.httpServers = nil, nil
+	in.httpServers = nil
 	var first error
 	for _, c := range in.started {
 		if err := c.Shutdown(); err != nil && first == nil {

@@ -22,7 +22,7 @@ import (
 )
 
 // freePort returns a loopback port free for both UDP and TCP.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for range 50 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -48,7 +48,7 @@ type testUpstream struct {
 	queries atomic.Int32
 }
 
-func startUpstream(t *testing.T) *testUpstream {
+func startUpstream(t testing.TB) *testUpstream {
 	u := &testUpstream{addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 	h := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		u.queries.Add(1)
@@ -84,7 +84,7 @@ type dnsEnv struct {
 
 // startDNS starts an apiserver, an upstream and navarch-dns with two server
 // blocks: one without cache and one with.
-func startDNS(t *testing.T) *dnsEnv {
+func startDNS(t testing.TB) *dnsEnv {
 	t.Helper()
 	ts := testserver.Start(t)
 	e := &dnsEnv{client: ts.Client, upstream: startUpstream(t)}
@@ -141,7 +141,7 @@ func startDNS(t *testing.T) *dnsEnv {
 }
 
 // poll calls f until it reports true or 30 seconds pass.
-func poll(t *testing.T, what string, f func() (bool, string)) {
+func poll(t testing.TB, what string, f func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	start := time.Now()
@@ -350,6 +350,8 @@ func TestServerAgainstAPI(t *testing.T) {
 			{"http://" + e.metrics + "/metrics", "coredns_dns_requests_total"},
 			{"http://" + e.metrics + "/metrics", `coredns_cache_hits_total{server="dns://127.0.0.1:`},
 			{"http://" + e.metrics + "/metrics", "coredns_forward_requests_total"},
+			{"http://" + e.metrics + "/metrics", `rcode="NXDOMAIN"`},
+			{"http://" + e.metrics + "/metrics", `coredns_dns_response_size_bytes_bucket{proto="udp"`},
 		} {
 			resp, err := http.Get(c.url)
 			if err != nil {

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"slices"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/miekg/dns"
@@ -27,7 +29,11 @@ type zoneEntry struct {
 type zoneMux struct {
 	addr  string
 	zones []zoneEntry
+	// inflight counts the queries being served (see handlerRef).
+	inflight atomic.Int64
 }
+
+func (m *zoneMux) release() { m.inflight.Add(-1) }
 
 func newZoneMux(addr string, cfgs []*plugin.Config) *zoneMux {
 	m := &zoneMux{addr: addr}
@@ -56,7 +62,7 @@ func (m *zoneMux) match(qname string) *zoneEntry {
 	var best *zoneEntry
 	for i := range m.zones {
 		z := &m.zones[i]
-		if (best == nil || len(z.zone) > len(best.zone)) && dns.IsSubDomain(z.zone, qname) {
+		if (best == nil || len(z.zone) > len(best.zone)) && plugin.InZone(z.zone, qname) {
 			best = z
 		}
 	}
@@ -67,6 +73,13 @@ func (m *zoneMux) match(qname string) *zoneEntry {
 // chain, runs it with a writer that fits the answer to the client, and
 // writes the error response a plugin asked for without writing.
 func (m *zoneMux) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	m.serve(&scrubWriter{ResponseWriter: w, req: r}, r)
+}
+
+// serve is ServeDNS with the scrubWriter (around the client's writer) given,
+// so that a UDP worker can reuse its own.
+func (m *zoneMux) serve(sw *scrubWriter, r *dns.Msg) {
+	w := sw.ResponseWriter
 	defer func() {
 		if rec := recover(); rec != nil {
 			plugin.PanicsTotal.Inc()
@@ -90,7 +103,6 @@ func (m *zoneMux) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		answerError(w, r, dns.RcodeRefused)
 		return
 	}
-	sw := &scrubWriter{ResponseWriter: w, req: r}
 	rcode, _ := z.chain.ServeDNS(z.ctx, sw, r)
 	if plugin.ClientWrite(rcode) && !sw.written {
 		answerError(sw, r, rcode)
@@ -109,14 +121,26 @@ func answerError(w dns.ResponseWriter, r *dns.Msg, rcode int) {
 // scrubWriter fits every response to its client: the EDNS0 record mirrors
 // the query's (and no upstream's leaks through), compression is on, and
 // UDP answers larger than the client's buffer are truncated with TC set.
+// It remembers what it wrote for the prometheus plugin (plugin.Written).
 type scrubWriter struct {
 	dns.ResponseWriter
 	req     *dns.Msg
+	buf     []byte // pack buffer, used up to its capacity (nil: allocate)
+	opt     dns.OPT
+	extra   []dns.RR // additional section with opt
 	written bool
+	rcode   int
+	size    int
 }
+
+var _ plugin.Written = (*scrubWriter)(nil)
+
+// Written implements plugin.Written.
+func (w *scrubWriter) Written() (rcode, size int, ok bool) { return w.rcode, w.size, w.written }
 
 func (w *scrubWriter) WriteMsg(m *dns.Msg) error {
 	w.written = true
+	w.rcode = m.Rcode
 	m.Id = w.req.Id
 	m.Response = true
 	for i := 0; i < len(m.Extra); i++ {
@@ -126,13 +150,17 @@ func (w *scrubWriter) WriteMsg(m *dns.Msg) error {
 		}
 	}
 	size := dns.MinMsgSize
+	extra := m.Extra
 	if o := w.req.IsEdns0(); o != nil {
-		opt := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
-		opt.SetUDPSize(ednsSize)
+		// Our OPT and the section holding it are the writer's own (reused
+		// by a UDP worker); m gets its own section back after packing.
+		w.opt = dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+		w.opt.SetUDPSize(ednsSize)
 		if o.Do() {
-			opt.SetDo()
+			w.opt.SetDo()
 		}
-		m.Extra = append(m.Extra, opt)
+		w.extra = append(append(w.extra[:0], extra...), &w.opt)
+		m.Extra = w.extra
 		if s := int(o.UDPSize()); s > size {
 			size = s
 		}
@@ -142,16 +170,17 @@ func (w *scrubWriter) WriteMsg(m *dns.Msg) error {
 		size = dns.MaxMsgSize
 	}
 	// Pack once; only an answer too large for the client is packed again.
-	b, err := m.Pack()
+	b, err := m.PackBuffer(w.buf[:cap(w.buf)])
+	if err == nil && len(b) > size {
+		m.Truncate(size)
+		extra = slices.DeleteFunc(slices.Clone(m.Extra), func(rr dns.RR) bool { return rr == &w.opt })
+		b, err = m.PackBuffer(w.buf[:cap(w.buf)])
+	}
+	m.Extra = extra
 	if err != nil {
 		return err
 	}
-	if len(b) > size {
-		m.Truncate(size)
-		if b, err = m.Pack(); err != nil {
-			return err
-		}
-	}
+	w.size = len(b)
 	_, err = w.ResponseWriter.Write(b)
 	return err
 }
@@ -160,6 +189,10 @@ func (w *scrubWriter) WriteMsg(m *dns.Msg) error {
 // cache) has fitted them to the client itself.
 func (w *scrubWriter) Write(b []byte) (int, error) {
 	w.written = true
+	w.size = len(b)
+	if len(b) >= 4 {
+		w.rcode = int(b[3] & 0xf)
+	}
 	return w.ResponseWriter.Write(b)
 }
 

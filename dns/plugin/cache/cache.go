@@ -164,7 +164,7 @@ func (c *Cache) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 		}
 		if c.shouldPrefetch(it, now) {
 			cm.prefetches.Inc()
-			go c.prefetch(ctx, w, r.Copy(), k, qname)
+			go c.prefetch(ctx, plugin.Detach(w), r.Copy(), k, qname)
 		}
 		return it.rcode, nil
 	}

@@ -105,7 +105,7 @@ func (f *Forward) Stop() {
 // ServeDNS implements plugin.Handler.
 func (f *Forward) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	qname := plugin.Lower(r.Question[0].Name)
-	if !dns.IsSubDomain(f.From, qname) || f.Except.Matches(qname) != "" {
+	if !plugin.InZone(f.From, qname) || f.Except.Matches(qname) != "" {
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
 	network := plugin.Proto(w)
@@ -147,6 +147,9 @@ func (f *Forward) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 // when all are down they are all tried anyway.
 func (f *Forward) order() []*proxy {
 	n := len(f.proxies)
+	if n == 1 {
+		return f.proxies // nothing to order; callers do not modify it
+	}
 	list := make([]*proxy, 0, n)
 	switch f.Policy {
 	case PolicyRoundRobin:

@@ -18,6 +18,26 @@ const udpSockets = 4
 
 var errTimeout = errors.New("forward: upstream timed out")
 
+// packPool holds buffers for packing queries.
+var packPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// timerPool holds stopped timers (since Go 1.23 a stopped or reset timer
+// delivers no stale tick, so they can be reused).
+var timerPool sync.Pool
+
+func getTimer(d time.Duration) *time.Timer {
+	if t, ok := timerPool.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+func putTimer(t *time.Timer) {
+	t.Stop()
+	timerPool.Put(t)
+}
+
 // proxy is one upstream: a few shared UDP sockets on which queries in
 // flight are matched to answers by ID, and a failure count.
 type proxy struct {
@@ -112,20 +132,21 @@ func (s *udpSock) exchange(r *dns.Msg, timeout time.Duration) (*dns.Msg, error) 
 	s.pending[id] = wt
 	s.mu.Unlock()
 
-	// Pack with our ID without touching r, which the caller may reuse.
-	q := *r
-	q.Id = id
-	q.Compress = true
-	wire, err := q.Pack()
+	// Pack r as it is and put our ID into the wire form: r keeps its own.
+	bp := packPool.Get().(*[]byte)
+	wire, err := r.PackBuffer((*bp)[:cap(*bp)]) // it fills len, not cap
 	if err == nil {
+		wire[0], wire[1] = byte(id>>8), byte(id)
 		_, err = conn.Write(wire)
+		*bp = wire[:0]
 	}
+	packPool.Put(bp)
 	if err != nil {
 		s.forget(id, wt)
 		return nil, err
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+	t := getTimer(timeout)
+	defer putTimer(t)
 	select {
 	case m := <-wt.ch:
 		if m == nil {

@@ -42,8 +42,9 @@ type sliceRef struct {
 
 var _ Index = (*apiIndex)(nil)
 
-// newAPIIndex builds the informers; call run to start them.
-func newAPIIndex(client kubernetes.Interface, watchPods bool) (*apiIndex, error) {
+// newAPIIndex builds the informers; call run to start them. Pods are
+// watched only for watchPods, EndpointSlices only for watchEndpoints.
+func newAPIIndex(client kubernetes.Interface, watchPods, watchEndpoints bool) (*apiIndex, error) {
 	x := &apiIndex{
 		factory:     informers.NewSharedInformerFactory(client, 0),
 		services:    map[string]*Service{},
@@ -85,8 +86,10 @@ func newAPIIndex(client kubernetes.Interface, watchPods bool) (*apiIndex, error)
 	if err := add(f.Core().V1().Services().Informer(), x.setService, x.deleteService); err != nil {
 		return nil, err
 	}
-	if err := add(f.Discovery().V1().EndpointSlices().Informer(), x.setSlice, x.deleteSlice); err != nil {
-		return nil, err
+	if watchEndpoints {
+		if err := add(f.Discovery().V1().EndpointSlices().Informer(), x.setSlice, x.deleteSlice); err != nil {
+			return nil, err
+		}
 	}
 	if err := add(f.Core().V1().Namespaces().Informer(), x.setNamespace, x.deleteNamespace); err != nil {
 		return nil, err

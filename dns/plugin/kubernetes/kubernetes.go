@@ -38,6 +38,22 @@ type Kubernetes struct {
 	// Fallthrough passes NXDOMAIN answers for these zones on to the next
 	// plugin (nil: never; empty non-nil: all zones).
 	Fallthrough plugin.Zones
+	// Namespaces, when not nil, are the only namespaces served: names in
+	// any other namespace do not exist.
+	Namespaces map[string]bool
+	// NoEndpoints serves no endpoint records: headless services, endpoint
+	// names and endpoint PTRs do not exist.
+	NoEndpoints bool
+}
+
+// exposed reports whether namespace ns is served.
+func (k *Kubernetes) exposed(ns string) bool {
+	return k.Namespaces == nil || k.Namespaces[ns]
+}
+
+// namespaceExists reports whether ns exists and is served.
+func (k *Kubernetes) namespaceExists(ns string) bool {
+	return k.exposed(ns) && k.Index.NamespaceExists(ns)
 }
 
 var (
@@ -81,8 +97,8 @@ func (k *Kubernetes) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	if !res.exists && k.Fallthrough != nil && (len(k.Fallthrough) == 0 || k.Fallthrough.Matches(qname) != "") {
 		return plugin.NextOrFailure(k.Name(), k.Next, ctx, w, r)
 	}
-	m := new(dns.Msg)
-	m.SetReply(r)
+	rp := new(reply)
+	m := rp.to(r)
 	m.Authoritative = true
 	m.Answer = res.answer
 	m.Extra = res.extra
@@ -94,6 +110,24 @@ func (k *Kubernetes) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	}
 	w.WriteMsg(m)
 	return m.Rcode, nil
+}
+
+// reply is an answer and its question in one allocation.
+type reply struct {
+	msg dns.Msg
+	q   [1]dns.Question
+}
+
+// to makes the reply to r, as dns.Msg.SetReply does.
+func (rp *reply) to(r *dns.Msg) *dns.Msg {
+	m := &rp.msg
+	m.Id, m.Response, m.Opcode = r.Id, true, r.Opcode
+	if m.Opcode == dns.OpcodeQuery {
+		m.RecursionDesired, m.CheckingDisabled = r.RecursionDesired, r.CheckingDisabled
+	}
+	rp.q[0] = r.Question[0]
+	m.Question = rp.q[:]
+	return m
 }
 
 func isReverse(zone string) bool {
@@ -136,7 +170,22 @@ func (k *Kubernetes) forward(qname, zone string, qtype uint16) result {
 	if rest == "" {
 		return k.apex(zone, qtype)
 	}
-	labels := strings.Split(rest, ".")
+	// At most five labels name anything (_port._proto.svc.ns.svc); split
+	// into an array on the stack, as this runs for every query.
+	var buf [5]string
+	labels := buf[:0]
+	for {
+		if len(labels) == len(buf) {
+			return result{}
+		}
+		i := strings.IndexByte(rest, '.')
+		if i < 0 {
+			labels = append(labels, rest)
+			break
+		}
+		labels = append(labels, rest[:i])
+		rest = rest[i+1:]
+	}
 	n := len(labels)
 	switch labels[n-1] {
 	case "dns-version":
@@ -152,16 +201,16 @@ func (k *Kubernetes) forward(qname, zone string, qtype uint16) result {
 		case 1:
 			return result{exists: true}
 		case 2:
-			return result{exists: k.Index.NamespaceExists(labels[0])}
+			return result{exists: k.namespaceExists(labels[0])}
 		case 3:
 			return k.service(qname, zone, labels[1], labels[0], qtype)
 		case 4:
 			if strings.HasPrefix(labels[0], "_") {
-				return result{}
+				return k.protocol(labels[2], labels[1], labels[0][1:])
 			}
 			return k.endpoint(qname, labels[2], labels[1], labels[0], qtype)
 		case 5:
-			if !strings.HasPrefix(labels[0], "_") || !strings.HasPrefix(labels[1], "_") {
+			if len(labels[0]) < 2 || len(labels[1]) < 2 || labels[0][0] != '_' || labels[1][0] != '_' {
 				return result{}
 			}
 			return k.servicePort(qname, zone, labels[3], labels[2], labels[0][1:], labels[1][1:], qtype)
@@ -175,7 +224,7 @@ func (k *Kubernetes) forward(qname, zone string, qtype uint16) result {
 		case 1:
 			return result{exists: true}
 		case 2:
-			return result{exists: k.Index.NamespaceExists(labels[0])}
+			return result{exists: k.namespaceExists(labels[0])}
 		case 3:
 			return k.pod(qname, labels[1], labels[0], qtype)
 		}
@@ -201,9 +250,22 @@ func (k *Kubernetes) hdr(name string, t uint16) dns.RR_Header {
 func (k *Kubernetes) addrRR(name string, ip netip.Addr, qtype uint16) dns.RR {
 	switch {
 	case ip.Is4() && qtype == dns.TypeA:
-		return &dns.A{Hdr: k.hdr(name, dns.TypeA), A: ip.AsSlice()}
+		// The record and its address bytes in one allocation.
+		a := new(struct {
+			rr dns.A
+			ip [4]byte
+		})
+		a.ip = ip.As4()
+		a.rr = dns.A{Hdr: k.hdr(name, dns.TypeA), A: a.ip[:]}
+		return &a.rr
 	case ip.Is6() && !ip.Is4In6() && qtype == dns.TypeAAAA:
-		return &dns.AAAA{Hdr: k.hdr(name, dns.TypeAAAA), AAAA: ip.AsSlice()}
+		a := new(struct {
+			rr dns.AAAA
+			ip [16]byte
+		})
+		a.ip = ip.As16()
+		a.rr = dns.AAAA{Hdr: k.hdr(name, dns.TypeAAAA), AAAA: a.ip[:]}
+		return &a.rr
 	}
 	return nil
 }
@@ -255,9 +317,23 @@ func (k *Kubernetes) endpoints(svc *Service) ([]Endpoint, []Port) {
 	return eps, ports
 }
 
+// lookup returns the served service ns/name, or nil: services in
+// namespaces not served, and headless ones without endpoint records
+// (noendpoints), do not exist.
+func (k *Kubernetes) lookup(ns, name string) *Service {
+	if !k.exposed(ns) {
+		return nil
+	}
+	svc := k.Index.Service(ns, name)
+	if svc == nil || (k.NoEndpoints && svc.Headless) {
+		return nil
+	}
+	return svc
+}
+
 // service answers <svc>.<ns>.svc.<zone>.
 func (k *Kubernetes) service(qname, zone, ns, name string, qtype uint16) result {
-	svc := k.Index.Service(ns, name)
+	svc := k.lookup(ns, name)
 	if svc == nil {
 		return result{}
 	}
@@ -380,7 +456,7 @@ func (k *Kubernetes) srv(qname, zone string, svc *Service, portName, proto strin
 
 // servicePort answers _<port>._<proto>.<svc>.<ns>.svc.<zone>.
 func (k *Kubernetes) servicePort(qname, zone, ns, name, port, proto string, qtype uint16) result {
-	svc := k.Index.Service(ns, name)
+	svc := k.lookup(ns, name)
 	if svc == nil || svc.ExternalName != "" {
 		return result{}
 	}
@@ -398,10 +474,29 @@ func (k *Kubernetes) servicePort(qname, zone, ns, name, port, proto string, qtyp
 	return res
 }
 
+// protocol answers _<proto>.<svc>.<ns>.svc.<zone>: the empty non-terminal
+// above the SRV names of the service's named ports over proto.
+func (k *Kubernetes) protocol(ns, name, proto string) result {
+	svc := k.lookup(ns, name)
+	if svc == nil || svc.ExternalName != "" {
+		return result{}
+	}
+	ports := svc.Ports
+	if svc.Headless {
+		_, ports = k.endpoints(svc)
+	}
+	for _, p := range ports {
+		if p.Name != "" && p.Protocol == proto {
+			return result{exists: true}
+		}
+	}
+	return result{}
+}
+
 // endpoint answers <hostname>.<svc>.<ns>.svc.<zone>.
 func (k *Kubernetes) endpoint(qname, ns, name, host string, qtype uint16) result {
-	svc := k.Index.Service(ns, name)
-	if svc == nil {
+	svc := k.lookup(ns, name)
+	if svc == nil || k.NoEndpoints {
 		return result{}
 	}
 	eps, _ := k.endpoints(svc)
@@ -420,6 +515,9 @@ func (k *Kubernetes) endpoint(qname, ns, name, host string, qtype uint16) result
 
 // pod answers <a-b-c-d>.<ns>.pod.<zone>.
 func (k *Kubernetes) pod(qname, ns, label string, qtype uint16) result {
+	if !k.exposed(ns) {
+		return result{}
+	}
 	ip, err := netip.ParseAddr(strings.ReplaceAll(label, "-", "."))
 	if err != nil || !ip.Is4() {
 		if ip, err = netip.ParseAddr(strings.ReplaceAll(label, "-", ":")); err != nil {
@@ -451,10 +549,16 @@ func (k *Kubernetes) reverse(qname string, qtype uint16) result {
 	zone := k.clusterZone()
 	var targets []string
 	for _, s := range k.Index.ServicesByIP(ip) {
-		targets = append(targets, s.Name+"."+s.Namespace+".svc."+zone)
+		if k.exposed(s.Namespace) {
+			targets = append(targets, s.Name+"."+s.Namespace+".svc."+zone)
+		}
 	}
-	for _, r := range k.Index.EndpointsByIP(ip) {
-		targets = append(targets, k.endpointName(r.Endpoint)+"."+r.Service+"."+r.Namespace+".svc."+zone)
+	if !k.NoEndpoints {
+		for _, r := range k.Index.EndpointsByIP(ip) {
+			if k.exposed(r.Namespace) {
+				targets = append(targets, k.endpointName(r.Endpoint)+"."+r.Service+"."+r.Namespace+".svc."+zone)
+			}
+		}
 	}
 	if len(targets) == 0 {
 		return result{}
@@ -473,7 +577,7 @@ func (k *Kubernetes) reverse(qname string, qtype uint16) result {
 // that address (pods must be verified for the index to know pods).
 func (k *Kubernetes) AutoPath(addr netip.Addr) []string {
 	pods := k.Index.PodsByIP(addr.Unmap())
-	if len(pods) == 0 {
+	if len(pods) == 0 || !k.exposed(pods[0].Namespace) {
 		return nil
 	}
 	zone := k.clusterZone()

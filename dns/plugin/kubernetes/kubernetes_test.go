@@ -109,6 +109,8 @@ func testIndex() *fakeIndex {
 			{Name: "alias", Namespace: "default", ExternalName: "web.default.svc.cluster.local."},
 			{Name: "loop", Namespace: "default", ExternalName: "loop.default.svc.cluster.local."},
 			{Name: "pending", Namespace: "default", Headless: true, PublishNotReady: true},
+			headless("default", "headweb", port("http", "tcp", 8080)),
+			{Name: "cross", Namespace: "default", ExternalName: "pg.db.svc.cluster.local."},
 		},
 		slices: []*EndpointSlice{
 			endpoints("default", "web", []Port{port("http", "tcp", 8080)}, ready("10.0.0.5", "")),
@@ -116,6 +118,7 @@ func testIndex() *fakeIndex {
 				ready("10.0.1.1", "pg-0"), ready("10.0.1.2", "pg-1"),
 				Endpoint{Addr: ip("10.0.1.3"), Hostname: "pg-2"}), // not ready
 			endpoints("default", "pending", nil, Endpoint{Addr: ip("10.0.2.9")}),
+			endpoints("default", "headweb", []Port{port("http", "tcp", 8080)}, ready("10.0.0.5", "")),
 		},
 		pods: []*Pod{{Name: "client", Namespace: "default", IP: ip("10.0.3.3")}},
 	}
@@ -156,6 +159,9 @@ func TestServeDNS(t *testing.T) {
 		passed    bool // handed to the next plugin
 		podNames  bool
 		fallthrou plugin.Zones
+		// namespaces served (nil: all); noEndpoints as the option.
+		namespaces  []string
+		noEndpoints bool
 	}{
 		{name: "A of a ClusterIP service", qname: "web.default.svc.cluster.local.", qtype: dns.TypeA,
 			answer: []string{"web.default.svc.cluster.local. IN A 10.96.0.20"}},
@@ -251,6 +257,76 @@ func TestServeDNS(t *testing.T) {
 			rcode: dns.RcodeServerFailure},
 		{name: "endpoint pod names", qname: "web-7d4.web.default.svc.cluster.local.", qtype: dns.TypeA, podNames: true,
 			answer: []string{"web-7d4.web.default.svc.cluster.local. IN A 10.0.0.5"}},
+
+		// SRV forms.
+		{name: "SRV of a headless service lists every endpoint and port", qname: "pg.db.svc.cluster.local.", qtype: dns.TypeSRV,
+			answer: []string{"pg.db.svc.cluster.local. IN SRV 0 50 5432 pg-0.pg.db.svc.cluster.local.", "pg.db.svc.cluster.local. IN SRV 0 50 5432 pg-1.pg.db.svc.cluster.local."},
+			extra:  []string{"pg-0.pg.db.svc.cluster.local. IN A 10.0.1.1", "pg-1.pg.db.svc.cluster.local. IN A 10.0.1.2"}},
+		{name: "SRV of an unknown port name is NXDOMAIN", qname: "_https._tcp.web.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "SRV name case is ignored", qname: "_HTTP._TCP.web.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			answer: []string{"_http._tcp.web.default.svc.cluster.local. IN SRV 0 100 80 web.default.svc.cluster.local."},
+			extra:  []string{"web.default.svc.cluster.local. IN A 10.96.0.20"}},
+		{name: "protocol label alone is an empty non-terminal", qname: "_tcp.web.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			ns: []string{soa}},
+		{name: "protocol label of no port is NXDOMAIN", qname: "_sctp.web.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "SRV of a dual-stack service adds both addresses", qname: "dual.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			answer: []string{"dual.default.svc.cluster.local. IN SRV 0 100 80 dual.default.svc.cluster.local."},
+			extra:  []string{"dual.default.svc.cluster.local. IN A 10.96.0.21", "dual.default.svc.cluster.local. IN AAAA fd00::21"}},
+		{name: "SRV of an ExternalName service is its CNAME", qname: "ext.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			answer: []string{"ext.default.svc.cluster.local. IN CNAME example.com."}},
+		{name: "SRV of a named port of an ExternalName service is NXDOMAIN", qname: "_http._tcp.ext.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "SRV targets use pod names with endpoint_pod_names", qname: "_http._tcp.headweb.default.svc.cluster.local.", qtype: dns.TypeSRV, podNames: true,
+			answer: []string{"_http._tcp.headweb.default.svc.cluster.local. IN SRV 0 100 8080 web-7d4.headweb.default.svc.cluster.local."},
+			extra:  []string{"web-7d4.headweb.default.svc.cluster.local. IN A 10.0.0.5"}},
+		{name: "SRV targets are dashed addresses without hostnames", qname: "_http._tcp.headweb.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			answer: []string{"_http._tcp.headweb.default.svc.cluster.local. IN SRV 0 100 8080 10-0-0-5.headweb.default.svc.cluster.local."},
+			extra:  []string{"10-0-0-5.headweb.default.svc.cluster.local. IN A 10.0.0.5"}},
+		{name: "empty port label is NXDOMAIN", qname: "_._tcp.web.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		// Wildcard labels: CoreDNS removed them in 1.9.0 (they enumerate
+		// services); they are names like any other and do not exist.
+		{name: "wildcard service is not expanded", qname: "*.default.svc.cluster.local.", qtype: dns.TypeA,
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "wildcard SRV port is not expanded", qname: "_*._tcp.web.default.svc.cluster.local.", qtype: dns.TypeSRV,
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+
+		// namespaces.
+		{name: "listed namespace is served", qname: "web.default.svc.cluster.local.", qtype: dns.TypeA, namespaces: []string{"default"},
+			answer: []string{"web.default.svc.cluster.local. IN A 10.96.0.20"}},
+		{name: "service of an unlisted namespace is NXDOMAIN", qname: "pg.db.svc.cluster.local.", qtype: dns.TypeA, namespaces: []string{"default"},
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "unlisted namespace is NXDOMAIN", qname: "db.svc.cluster.local.", qtype: dns.TypeA, namespaces: []string{"default"},
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "SRV in an unlisted namespace is NXDOMAIN", qname: "_postgres._tcp.pg.db.svc.cluster.local.", qtype: dns.TypeSRV, namespaces: []string{"default"},
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "endpoint in an unlisted namespace is NXDOMAIN", qname: "pg-0.pg.db.svc.cluster.local.", qtype: dns.TypeA, namespaces: []string{"default"},
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "pod in an unlisted namespace is NXDOMAIN", qname: "10-0-9-9.db.pod.cluster.local.", qtype: dns.TypeA, pods: PodsInsecure, namespaces: []string{"default"},
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "PTR of an endpoint in an unlisted namespace is NXDOMAIN", qname: "1.1.0.10.in-addr.arpa.", qtype: dns.TypePTR, namespaces: []string{"default"},
+			rcode: dns.RcodeNameError, ns: []string{"in-addr.arpa. IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 42 7200 1800 86400 5"}},
+		{name: "PTR of a service in a listed namespace", qname: "20.0.96.10.in-addr.arpa.", qtype: dns.TypePTR, namespaces: []string{"default"},
+			answer: []string{"20.0.96.10.in-addr.arpa. IN PTR web.default.svc.cluster.local."}},
+		{name: "ExternalName into an unlisted namespace is not chased", qname: "cross.default.svc.cluster.local.", qtype: dns.TypeA, namespaces: []string{"default"},
+			answer: []string{"cross.default.svc.cluster.local. IN CNAME pg.db.svc.cluster.local."}},
+
+		// noendpoints.
+		{name: "noendpoints: ClusterIP service still answers", qname: "web.default.svc.cluster.local.", qtype: dns.TypeA, noEndpoints: true,
+			answer: []string{"web.default.svc.cluster.local. IN A 10.96.0.20"}},
+		{name: "noendpoints: ClusterIP SRV still answers", qname: "_http._tcp.web.default.svc.cluster.local.", qtype: dns.TypeSRV, noEndpoints: true,
+			answer: []string{"_http._tcp.web.default.svc.cluster.local. IN SRV 0 100 80 web.default.svc.cluster.local."},
+			extra:  []string{"web.default.svc.cluster.local. IN A 10.96.0.20"}},
+		{name: "noendpoints: headless service is NXDOMAIN", qname: "pg.db.svc.cluster.local.", qtype: dns.TypeA, noEndpoints: true,
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "noendpoints: headless SRV is NXDOMAIN", qname: "_postgres._tcp.pg.db.svc.cluster.local.", qtype: dns.TypeSRV, noEndpoints: true,
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "noendpoints: endpoint name is NXDOMAIN", qname: "10-0-0-5.web.default.svc.cluster.local.", qtype: dns.TypeA, noEndpoints: true,
+			rcode: dns.RcodeNameError, ns: []string{soa}},
+		{name: "noendpoints: endpoint PTR is NXDOMAIN", qname: "1.1.0.10.in-addr.arpa.", qtype: dns.TypePTR, noEndpoints: true,
+			rcode: dns.RcodeNameError, ns: []string{"in-addr.arpa. IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 42 7200 1800 86400 5"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,6 +334,14 @@ func TestServeDNS(t *testing.T) {
 			idx.synced = !tt.unsynced
 			if tt.podNames {
 				idx.slices[0].Endpoints[0].PodName = "web-7d4"
+				idx.slices[3].Endpoints[0].PodName = "web-7d4"
+			}
+			var namespaces map[string]bool
+			if tt.namespaces != nil {
+				namespaces = map[string]bool{}
+				for _, ns := range tt.namespaces {
+					namespaces[ns] = true
+				}
 			}
 			pods := tt.pods
 			if pods == "" {
@@ -267,6 +351,7 @@ func TestServeDNS(t *testing.T) {
 			k := &Kubernetes{
 				Zones: plugin.Zones{"cluster.local.", "in-addr.arpa.", "ip6.arpa."},
 				Index: idx, TTL: 5, Pods: pods, EndpointPodNames: tt.podNames, Fallthrough: tt.fallthrou,
+				Namespaces: namespaces, NoEndpoints: tt.noEndpoints,
 				Next: plugin.HandlerFunc(func(context.Context, dns.ResponseWriter, *dns.Msg) (int, error) {
 					passed = true
 					return dns.RcodeSuccess, nil

@@ -3,7 +3,10 @@ package kubernetes
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -18,9 +21,11 @@ const DefaultTTL = 5
 //
 //	kubernetes [ZONES...] {
 //	    kubeconfig PATH
+//	    namespaces NAMESPACE...
 //	    pods disabled|insecure|verified
 //	    endpoint_pod_names
 //	    ttl SECONDS
+//	    noendpoints
 //	    fallthrough [ZONES...]
 //	}
 //
@@ -48,7 +53,26 @@ func Setup(c *plugin.Config, d plugin.Directive) error {
 			}
 			k.Pods = sub.Args[0]
 		case "endpoint_pod_names":
+			if len(sub.Args) != 0 {
+				return sub.Errorf("takes no arguments")
+			}
 			k.EndpointPodNames = true
+		case "noendpoints":
+			if len(sub.Args) != 0 {
+				return sub.Errorf("takes no arguments")
+			}
+			k.NoEndpoints = true
+		case "namespaces":
+			if len(sub.Args) == 0 {
+				return sub.Errorf("want at least one namespace")
+			}
+			k.Namespaces = map[string]bool{}
+			for _, ns := range sub.Args {
+				if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+					return sub.Errorf("bad namespace %q: %s", ns, strings.Join(errs, "; "))
+				}
+				k.Namespaces[ns] = true
+			}
 		case "ttl":
 			if len(sub.Args) != 1 {
 				return sub.Errorf("want one value")
@@ -80,7 +104,7 @@ func Setup(c *plugin.Config, d plugin.Directive) error {
 	}
 	// The index is taken at startup, not here: a configuration that fails
 	// to load after this directive is dropped without a shutdown.
-	key := indexKey{kubeconfig: kubeconfig, host: cfg.Host, pods: k.Pods == PodsVerified}
+	key := indexKey{kubeconfig: kubeconfig, host: cfg.Host, pods: k.Pods == PodsVerified, endpoints: !k.NoEndpoints}
 	var idx *apiIndex
 	c.OnStartup(func() error {
 		var err error
@@ -113,7 +137,7 @@ var (
 
 type indexKey struct {
 	kubeconfig, host string
-	pods             bool
+	pods, endpoints  bool
 }
 
 type sharedIndex struct {
@@ -133,7 +157,7 @@ func acquireIndex(key indexKey, cfg *rest.Config) (*apiIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx, err := newAPIIndex(client, key.pods)
+	idx, err := newAPIIndex(client, key.pods, key.endpoints)
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,10 @@ func (l *Loop) Name() string { return "loop" }
 // Disable stops watching for the probe (once probing is over).
 func (l *Loop) Disable() { l.disabled.Store(true) }
 
+// Reset forgets the probes seen so far (after a probe that got no answer,
+// so that retries do not add up to a false loop).
+func (l *Loop) Reset() { l.seen.Store(0) }
+
 // ServeDNS implements plugin.Handler.
 func (l *Loop) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	q := r.Question[0]

@@ -37,20 +37,40 @@ func Setup(c *plugin.Config, d plugin.Directive) error {
 	return nil
 }
 
-// probe sends the probe a few times once the server listens, then disables
-// the check: a loop shows within these few queries.
+// probe sends the probe once the server listens, as CoreDNS does: until
+// one exchange is answered (an answer means the query did not loop
+// forever), resetting the count after each failed exchange, for at most
+// probeFor. A loop shows as the probe arriving more than twice while it
+// circles; after the first answer the check stays on for grace, for
+// copies still on their way, then turns off.
 func probe(addr string, l *Loop, stop chan struct{}) {
 	defer l.Disable()
 	client := &dns.Client{Timeout: 2 * time.Second}
-	for i := 0; i < 3; i++ {
+	deadline := time.Now().Add(probeFor)
+	wait := 500 * time.Millisecond
+	for time.Now().Before(deadline) {
 		select {
 		case <-stop:
 			return
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(wait):
 		}
+		wait = time.Second
 		m := new(dns.Msg).SetQuestion(l.Qname, dns.TypeHINFO)
 		if _, _, err := client.Exchange(m, addr); err != nil {
 			slog.Debug("Loop probe", "addr", addr, "err", err)
+			l.Reset()
+			continue
 		}
+		select {
+		case <-stop:
+		case <-time.After(grace):
+		}
+		return
 	}
 }
+
+// Probe timing (variables for tests).
+var (
+	probeFor = 30 * time.Second
+	grace    = 2 * time.Second
+)

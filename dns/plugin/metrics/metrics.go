@@ -92,8 +92,25 @@ func (m *Metrics) Name() string { return "prometheus" }
 // ServeDNS implements plugin.Handler.
 func (m *Metrics) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	start := time.Now()
-	rec := plugin.NewRecorder(w)
-	rcode, err := plugin.NextOrFailure(m.Name(), m.Next, ctx, rec, r)
+	var (
+		rcode, size int
+		err         error
+	)
+	if wr, ok := w.(plugin.Written); ok {
+		// The server's writer tells what it wrote: no recorder, and no
+		// second measuring of the message.
+		rcode, err = plugin.NextOrFailure(m.Name(), m.Next, ctx, w, r)
+		if wrc, n, ok := wr.Written(); ok {
+			rcode, size = wrc, n
+		}
+	} else {
+		rec := plugin.NewRecorder(w)
+		rcode, err = plugin.NextOrFailure(m.Name(), m.Next, ctx, rec, r)
+		if rec.Msg != nil || rec.Len > 0 {
+			rcode = rec.Rcode
+		}
+		size = rec.Len
+	}
 	k := childKey{si: plugin.ServerRef(ctx), family: 1, qtype: r.Question[0].Qtype, rcode: rcode}
 	if a := w.RemoteAddr(); a != nil {
 		k.tcp = a.Network() == "tcp"
@@ -104,9 +121,6 @@ func (m *Metrics) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	if typeLabel(k.qtype) == "other" {
 		k.qtype = 0 // one child for all other types
 	}
-	if rec.Msg != nil || rec.Len > 0 {
-		k.rcode = rec.Rcode
-	}
 	if _, ok := dns.RcodeToString[k.rcode]; !ok {
 		k.rcode = -1
 	}
@@ -114,7 +128,7 @@ func (m *Metrics) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	c.requests.Inc()
 	c.responses.Inc()
 	c.duration.Observe(time.Since(start).Seconds())
-	c.size.Observe(float64(rec.Len))
+	c.size.Observe(float64(size))
 	return rcode, err
 }
 

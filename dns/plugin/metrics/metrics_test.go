@@ -45,3 +45,41 @@ func TestMetricsCount(t *testing.T) {
 		})
 	}
 }
+
+// writtenWriter is a writer like the server's: it reports what it wrote.
+type writtenWriter struct {
+	testWriter
+	rcode, size int
+	written     bool
+}
+
+func (w *writtenWriter) WriteMsg(m *dns.Msg) error {
+	b, err := m.Pack()
+	w.rcode, w.size, w.written = m.Rcode, len(b), true
+	return err
+}
+
+func (w *writtenWriter) Written() (int, int, bool) { return w.rcode, w.size, w.written }
+
+// TestMetricsFromServerWriter checks that with the server's writer the
+// response code comes from what was written, not from what the chain
+// returned.
+func TestMetricsFromServerWriter(t *testing.T) {
+	ctx := plugin.WithServer(context.Background(), "dns://:53", "written.test.")
+	si := plugin.Server(ctx)
+	m := &Metrics{Next: plugin.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		w.WriteMsg(new(dns.Msg).SetRcode(r, dns.RcodeNameError))
+		return dns.RcodeSuccess, nil
+	})}
+	w := &writtenWriter{}
+	m.ServeDNS(ctx, w, new(dns.Msg).SetQuestion("x.example.", dns.TypeA))
+	if !w.written || w.size == 0 {
+		t.Fatal("nothing written")
+	}
+	if got := testutil.ToFloat64(ResponseCount.WithLabelValues(si.Server, si.Zone, "NXDOMAIN")); got != 1 {
+		t.Errorf("NXDOMAIN responses = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(ResponseCount.WithLabelValues(si.Server, si.Zone, "NOERROR")); got != 0 {
+		t.Errorf("NOERROR responses = %v, want 0", got)
+	}
+}
