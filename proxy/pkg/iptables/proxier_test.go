@@ -389,3 +389,65 @@ func TestChunkedSyncGolden(t *testing.T) {
 		t.Errorf("after edits counted %d nat, %d filter rules, a full sync writes %d, %d", res.NATRules, res.FilterRules, ref.NATRules, ref.FilterRules)
 	}
 }
+
+// TestMultiPortServiceEdits follows a two-port service (kube-dns: 53 and
+// 9153) from no endpoints to endpoints to deletion with the nft-style
+// per-rule edits of the shared chains, and checks that each edit is a whole
+// rule in its own table: a service's shared rules are recorded per table
+// across all of its ports.
+func TestMultiPortServiceEdits(t *testing.T) {
+	tr := servicemap.NewTracker(node)
+	run := &fakeRunner{}
+	now := time.Unix(1000, 0)
+	p := New(tr, run, Config{Rules: ruleCfg, FullSyncPeriod: time.Hour, ChunkChains: 1000})
+	p.now = func() time.Time { return now }
+	// edits returns the -D and -I lines of the last restore by table.
+	edits := func() map[string][]string {
+		out := map[string][]string{}
+		table := ""
+		for _, l := range strings.Split(run.last(), "\n") {
+			if strings.HasPrefix(l, "*") {
+				table = l[1:]
+			}
+			if strings.HasPrefix(l, "-D ") || strings.HasPrefix(l, "-I ") {
+				if strings.ContainsRune(l, 0) || len(strings.Fields(l)) < 4 {
+					t.Fatalf("malformed edit %q in:\n%s", l, run.last())
+				}
+				out[table] = append(out[table], l)
+			}
+		}
+		return out
+	}
+	sync := func() map[string][]string {
+		t.Helper()
+		now = now.Add(2 * time.Second)
+		if _, err := p.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		return edits()
+	}
+
+	tr.OnServiceUpdate(testobj.Service("default", "kubernetes", "10.96.0.1", []int32{443}))
+	tr.OnEndpointSliceUpdate(testobj.Slice("default", "kubernetes", "k-1", ports(443, 6443), ep("192.0.2.2")))
+	sync()
+	dns := testobj.Service("kube-system", "kube-dns", "10.96.0.10", []int32{53, 9153})
+	tr.OnServiceUpdate(dns)
+	tr.OnEndpointSliceUpdate(testobj.Slice("kube-system", "kube-dns", "d-1", ports(53, 53, 9153, 9153)))
+	if e := sync(); len(e["filter"]) != 2 || len(e["nat"]) != 0 {
+		t.Errorf("service without endpoints: want 2 filter REJECT inserts and no nat edits, got %q", e)
+	}
+	tr.OnEndpointSliceUpdate(testobj.Slice("kube-system", "kube-dns", "d-1", ports(53, 53, 9153, 9153), ep("10.88.0.5")))
+	if e := sync(); len(e["filter"]) != 2 || len(e["nat"]) != 2 {
+		t.Errorf("endpoints appear: want the 2 REJECTs deleted and 2 nat jumps inserted, got %q", e)
+	}
+	tr.OnServiceDelete(dns)
+	e := sync()
+	if len(e["filter"]) != 0 || len(e["nat"]) != 2 {
+		t.Errorf("service deleted: want its 2 nat jumps deleted, got %q", e)
+	}
+	for _, l := range e["nat"] {
+		if !strings.HasPrefix(l, "-D KUBE-SERVICES ") || !strings.Contains(l, "kube-system/kube-dns") {
+			t.Errorf("service deleted: unexpected edit %q", l)
+		}
+	}
+}

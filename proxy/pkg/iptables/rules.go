@@ -77,10 +77,12 @@ type renderer struct {
 	nFilt               int
 	// probs caches the "--probability" arguments by (remaining endpoints).
 	probs []string
-	// sharedText collects the shared-chain rules of the service being
-	// rendered; ownOnly drops them from the output after collecting them.
-	sharedText []byte
-	ownOnly    bool
+	// sharedText and sharedFilter collect the nat and filter shared-chain
+	// rules of the service being rendered (svcRecord.shared is both, with a
+	// zero byte between); ownOnly drops them from the output after
+	// collecting them.
+	sharedText, sharedFilter []byte
+	ownOnly                  bool
 	// names caches chain hashes by input: hashing is a large part of a full
 	// sync and the inputs rarely change.
 	names map[string]string
@@ -219,7 +221,7 @@ func (r *renderer) reset() {
 // service renders one service into rs: its rules in the shared chains, and
 // its own chains when write is set.
 func (r *renderer) service(svc *servicemap.Service, write bool, rs *ruleSet) {
-	r.sharedText = r.sharedText[:0]
+	r.sharedText, r.sharedFilter = r.sharedText[:0], r.sharedFilter[:0]
 	nat, filter := r.nNat, r.nFilt
 	var owned []string
 	for _, p := range svc.Ports {
@@ -231,6 +233,9 @@ func (r *renderer) service(svc *servicemap.Service, write bool, rs *ruleSet) {
 			r.segs = append(r.segs, segment{declEnd: r.ownDecl.Len(), natEnd: r.ownNat.Len(), chains: len(owned)})
 		}
 	}
+	// Every port's nat rules, a separator, every port's filter rules.
+	r.sharedText = append(r.sharedText, 0)
+	r.sharedText = append(r.sharedText, r.sharedFilter...)
 	rs.records[svc.Name] = svcRecord{shared: string(r.sharedText), nat: r.nNat - nat, filter: r.nFilt - filter}
 }
 
@@ -496,8 +501,7 @@ func (r *renderer) servicePort(p *servicemap.ServicePort, write bool, owned []st
 	}
 	// Remember the shared-chain rules: nat ones, a separator, filter ones.
 	r.sharedText = append(r.sharedText, r.nat.Bytes()[natStart:]...)
-	r.sharedText = append(r.sharedText, 0)
-	r.sharedText = append(r.sharedText, r.filter.Bytes()[filterStart:]...)
+	r.sharedFilter = append(r.sharedFilter, r.filter.Bytes()[filterStart:]...)
 	if r.ownOnly {
 		// They stay in the kernel, so the rule counts keep them.
 		r.nat.Truncate(natStart)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -102,10 +103,32 @@ func (e *ExecRunner) Restore(data []byte) error {
 		cmd.Stdin = bytes.NewReader(data)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("%s: %w: %s", e.Backend.binaryFor(e.IPv6, "-restore"), err, bytes.TrimSpace(out))
+			return fmt.Errorf("%s: %w: %s%s", e.Backend.binaryFor(e.IPv6, "-restore"), err, bytes.TrimSpace(out), failedLine(data, out))
 		}
 		return nil
 	})
+}
+
+// failedLine quotes the input line iptables-restore names in its "Error
+// occurred at line: N" message, so a log shows what was refused.
+func failedLine(data, out []byte) string {
+	_, after, ok := bytes.Cut(out, []byte("Error occurred at line: "))
+	if !ok {
+		return ""
+	}
+	end := bytes.IndexFunc(after, func(r rune) bool { return r < '0' || r > '9' })
+	if end < 0 {
+		end = len(after)
+	}
+	n, err := strconv.Atoi(string(after[:end]))
+	if err != nil || n < 1 {
+		return ""
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	if n > len(lines) {
+		return ""
+	}
+	return fmt.Sprintf(" (line %d: %q)", n, lines[n-1])
 }
 
 func (e *ExecRunner) Save(table string) ([]byte, error) {
