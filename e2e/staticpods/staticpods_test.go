@@ -2,8 +2,10 @@
 // would with `hack/install.sh control-plane-static`: the kubelet runs the
 // etcd member, apiserver, scheduler and controller-manager from the static
 // pod manifests in manifests/static-pods on this machine's containerd, with
-// the images hack/images.sh builds. The test shows the apiserver come up as
-// a static pod and serve the API, and the mirror pods appear once the
+// the images hack/images.sh builds. The kubelet is started once, as the
+// installed navarch-kubelet.service starts it (with --kubeconfig, before
+// any apiserver exists): the test shows the apiserver come up as a static
+// pod and serve the API, and the Node and the mirror pods appear once the
 // kubelet can reach it.
 package staticpods
 
@@ -123,18 +125,24 @@ func TestControlPlaneFromStaticPods(t *testing.T) {
 
 	// Whatever happens, the pods this node ran go away at the end.
 	t.Cleanup(func() { removeNodePods(t, rt, node) })
-	kubeletArgs := []string{
-		"--pod-manifest-path=" + manifestDir, "--file-check-frequency=1s",
-		"--hostname-override=" + node, "--node-ip=127.0.0.1",
-		"--root-dir=" + filepath.Join(work, "kubelet"), "--pod-log-dir=" + filepath.Join(work, "pods"),
-		"--port=" + strconv.Itoa(kubeletPort), "--healthz-port=" + strconv.Itoa(kubeletHealthz), "--read-only-port=0",
-		"--client-ca-file=" + filepath.Join(etc, "pki", "ca.crt"),
-	}
 
-	// Phase 1: a standalone kubelet (no --kubeconfig: no apiserver exists
-	// yet) starts the control plane from the manifests.
+	// The kubelet is started once, the way the installed unit starts it:
+	// its ExecStart with the installed kubelet.env, with this test's
+	// layout (temporary root, free ports, no host pod network).
+	kubeletCmd := unitCommand(t, root, "navarch-kubelet", map[string]string{
+		"NETWORK_ARGS": "",
+		"NODE_ARGS":    "--hostname-override=" + node + " --node-ip=127.0.0.1",
+		"EXTRA_ARGS": strings.Join([]string{
+			"--file-check-frequency=1s", "--pod-log-dir=" + filepath.Join(work, "pods"),
+			"--port=" + strconv.Itoa(kubeletPort), "--healthz-port=" + strconv.Itoa(kubeletHealthz),
+		}, " "),
+	})
+	if !contains(kubeletCmd, "--kubeconfig="+filepath.Join(etc, "kubelet.conf")) || !contains(kubeletCmd, "--pod-manifest-path="+manifestDir) {
+		t.Fatalf("the unit's kubelet command lacks --kubeconfig or --pod-manifest-path: %q", kubeletCmd)
+	}
+	t.Logf("kubelet command: %s", strings.Join(kubeletCmd, " "))
 	started := time.Now()
-	kubelet := startKubelet(t, filepath.Join(bin, "navarch-kubelet"), filepath.Join(work, "kubelet-standalone.log"), kubeletArgs)
+	kubelet := startKubelet(t, kubeletCmd[0], filepath.Join(work, "kubelet.log"), kubeletCmd[1:])
 	admin := filepath.Join(etc, "admin.conf")
 	cfg, err := clientcmd.BuildConfigFromFlags("", admin)
 	if err != nil {
@@ -150,7 +158,7 @@ func TestControlPlaneFromStaticPods(t *testing.T) {
 		}
 		return err
 	})
-	t.Logf("the API was served %v after the standalone kubelet started", time.Since(started).Round(time.Millisecond))
+	t.Logf("the API was served %v after the kubelet started", time.Since(started).Round(time.Millisecond))
 	client := kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
 	cm := &corev1.ConfigMap{
@@ -169,13 +177,8 @@ func TestControlPlaneFromStaticPods(t *testing.T) {
 		t.Errorf("the etcd static pod wrote no data under its hostPath: %v", err)
 	}
 
-	// Phase 2: the same kubelet, now with its kubeconfig, as the installed
-	// unit runs it. The running control-plane containers are kept, the
-	// Node registers, and each static pod gets its mirror pod.
-	kubelet.stop(t)
-	restarted := time.Now()
-	kubelet = startKubelet(t, filepath.Join(bin, "navarch-kubelet"), filepath.Join(work, "kubelet.log"),
-		append(kubeletArgs, "--kubeconfig="+filepath.Join(etc, "kubelet.conf")))
+	// The same kubelet, still running, registers the Node once the
+	// apiserver answers, and each static pod gets its mirror pod.
 	for _, c := range controlPlane {
 		name := c + "-" + node
 		waitFor(t, 3*time.Minute, "mirror pod kube-system/"+name+" Ready", kubelet, func() error {
@@ -200,7 +203,7 @@ func TestControlPlaneFromStaticPods(t *testing.T) {
 			return fmt.Errorf("not Ready: %v", p.Status.Conditions)
 		})
 	}
-	t.Logf("all four mirror pods Ready %v after the kubelet restarted with its kubeconfig", time.Since(restarted).Round(time.Millisecond))
+	t.Logf("all four mirror pods Ready %v after the kubelet started", time.Since(started).Round(time.Millisecond))
 	waitFor(t, 2*time.Minute, "node "+node+" Ready", kubelet, func() error {
 		n, err := client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
@@ -213,6 +216,11 @@ func TestControlPlaneFromStaticPods(t *testing.T) {
 		}
 		return fmt.Errorf("conditions %v", n.Status.Conditions)
 	})
+	// The kubelet's first registration attempts met no apiserver: it
+	// retried rather than exiting (waitFor fails if it exits).
+	if log, _ := os.ReadFile(filepath.Join(work, "kubelet.log")); !bytes.Contains(log, []byte("unable to register node with the apiserver, retrying")) {
+		t.Errorf("the kubelet log shows no registration retried before the apiserver answered")
+	}
 	// The scheduler and controller-manager pods work against the apiserver
 	// with their installed kubeconfigs: each holds its leader Lease.
 	for _, lease := range []string{"kube-scheduler", "kube-controller-manager"} {
@@ -226,10 +234,6 @@ func TestControlPlaneFromStaticPods(t *testing.T) {
 			}
 			return nil
 		})
-	}
-	// The data written through the standalone phase is still there.
-	if _, err := client.CoreV1().ConfigMaps("default").Get(ctx, cm.Name, metav1.GetOptions{}); err != nil {
-		t.Errorf("ConfigMap lost across the kubelet restart: %v", err)
 	}
 
 	// Taking the manifests away stops the control plane, as on a real node:
@@ -268,6 +272,85 @@ func TestControlPlaneFromStaticPods(t *testing.T) {
 		return nil
 	})
 	kubelet.stop(t)
+}
+
+// unitCommand is the command line the installed unit name.service (under
+// root) runs: its ExecStart with the variables of the installed
+// /etc/navarch/<name without navarch->.env, where overrides replace some,
+// expanded as systemd does (${VAR} in place, $VAR split at spaces), and
+// with /usr/local/bin, /etc/navarch and /var/lib/navarch under root.
+func unitCommand(t *testing.T, root, name string, overrides map[string]string) []string {
+	t.Helper()
+	unit, err := os.ReadFile(filepath.Join(root, "etc", "systemd", "system", name+".service"))
+	if err != nil {
+		t.Fatalf("install.sh did not install %s.service: %v", name, err)
+	}
+	var cmdline string
+	inExec := false
+	for _, line := range strings.Split(string(unit), "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "ExecStart="); ok {
+			line, inExec = v, true
+		} else if !inExec {
+			continue
+		}
+		more := strings.HasSuffix(line, "\\")
+		cmdline += " " + strings.TrimSuffix(line, "\\")
+		if !more {
+			break
+		}
+	}
+	if cmdline == "" {
+		t.Fatalf("%s.service has no ExecStart", name)
+	}
+	envFile := filepath.Join(root, "etc", "navarch", strings.TrimPrefix(name, "navarch-")+".env")
+	data, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatalf("install.sh did not install %s: %v", envFile, err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("%s: line %q is not KEY=VALUE", envFile, line)
+		}
+		env[k] = strings.Trim(v, `"`)
+	}
+	for k, v := range overrides {
+		if _, ok := env[k]; !ok {
+			t.Fatalf("%s has no %s to override", envFile, k)
+		}
+		env[k] = v
+	}
+	paths := strings.NewReplacer(
+		"/usr/local/bin/", filepath.Join(root, "usr", "local", "bin")+"/",
+		"/etc/navarch", filepath.Join(root, "etc", "navarch"),
+		"/var/lib/navarch", filepath.Join(root, "var", "lib", "navarch"),
+	)
+	braced := regexp.MustCompile(`\$\{([A-Z_]+)\}`)
+	var args []string
+	for _, word := range strings.Fields(cmdline) {
+		if v, ok := strings.CutPrefix(word, "$"); ok && !strings.HasPrefix(v, "{") {
+			args = append(args, strings.Fields(env[v])...)
+			continue
+		}
+		word = braced.ReplaceAllStringFunc(word, func(m string) string { return env[m[2:len(m)-1]] })
+		args = append(args, paths.Replace(word))
+	}
+	return args
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
 }
 
 // nodeRuntime returns a client of this machine's containerd, running

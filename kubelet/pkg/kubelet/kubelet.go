@@ -6,11 +6,13 @@ package kubelet
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -105,6 +107,12 @@ type Config struct {
 
 // Run runs the kubelet until ctx ends. With a nil client it runs
 // standalone: static pods only, no Node, no API.
+//
+// Static pods start at once, whether or not the apiserver answers: on a
+// control-plane node the apiserver may itself be one of them. The parts
+// that need the API — registering the Node, then its status and Lease, the
+// API's pods and the mirror pods — start in the background and wait, with
+// backoff, until the apiserver answers, as upstream's kubelet does.
 func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 	rt, err := runtime.Dial(cfg.RuntimeEndpoint, 2*time.Minute)
 	if err != nil {
@@ -133,7 +141,7 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 	var (
 		factory, svcFactory informers.SharedInformerFactory
 		podInformer         corev1informers.PodInformer
-		apiSrc              podworker.Source
+		apiSrc              *apiSource
 		apiWrite            podworker.StatusWriter
 		services            = func() ([]*v1.Service, error) { return nil, nil }
 	)
@@ -150,14 +158,19 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		apiWrite = &apiWriter{client: client}
 	}
 	static := staticpods.New(cfg.PodManifestPath, cfg.NodeName)
+	var staticKeys []string
 	if cfg.PodManifestPath != "" {
 		// Loaded before the worker starts, so that its first housekeeping
 		// does not take running static pods for orphans.
-		if _, err := static.Load(); err != nil {
+		if staticKeys, err = static.Load(); err != nil {
 			return err
 		}
 	}
-	var src podworker.Source = &staticpods.Merged{Static: static, API: apiSrc}
+	merged := &staticpods.Merged{Static: static}
+	if apiSrc != nil {
+		merged.API = apiSrc
+	}
+	var src podworker.Source = merged
 	var worker *podworker.Worker
 	// podsWithStatus are the node's pods with the statuses the worker
 	// last computed (the API's may lag behind).
@@ -190,6 +203,7 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 	if gc != nil {
 		reclaim = gc
 	}
+	errc := make(chan error, 5)
 	evictions := eviction.New(cfg.Eviction, summaries, &workerPods{w: &worker}, reclaim)
 
 	reporter := nodestatus.New(nodestatus.Config{
@@ -197,13 +211,6 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		Taints: cfg.Taints, MaxPods: cfg.MaxPods, Reserved: cfg.Reserved, RootDir: cfg.RootDir, Port: int32(cfg.Port),
 		Pressure: evictions,
 	}, client, rtCheck)
-	if client != nil {
-		if _, err := reporter.Register(ctx); err != nil {
-			return err
-		}
-		slog.Info("node registered", "node", cfg.NodeName)
-	}
-
 	capacity := nodestatus.Capacity(cfg.MaxPods, cfg.RootDir)
 	allocatable := nodestatus.Allocatable(capacity, cfg.Reserved)
 	if cfg.PodsDir == "" {
@@ -226,31 +233,36 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		Writer:   &staticpods.Writer{Static: static, Client: client, API: apiWrite},
 		Admitter: admission.New(allocatable, evictions),
 	})
-	enqueue := func(obj any) {
-		if k, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-			worker.Enqueue(k)
-		}
+	// The worker's Run cannot list the API's pods before the apiserver
+	// answers, so the static pods are queued here.
+	for _, k := range staticKeys {
+		worker.Enqueue(k)
 	}
+	registered := make(chan struct{})
 	if client != nil {
-		if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc: enqueue, UpdateFunc: func(_, n any) { enqueue(n) }, DeleteFunc: enqueue,
-		}); err != nil {
-			return err
-		}
+		// The informers retry their list and watch with backoff until the
+		// apiserver answers.
+		podInformer.Informer() // registered with the factory before Start
 		factory.Start(ctx.Done())
 		svcFactory.Start(ctx.Done())
-		for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
-			if !ok {
-				return fmt.Errorf("sync %v informer: %w", typ, ctx.Err())
+		go func() {
+			if _, err := reporter.RegisterWithRetry(ctx); err != nil {
+				return // ctx ended
 			}
-		}
-		svcFactory.WaitForCacheSync(ctx.Done())
+			slog.Info("node registered", "node", cfg.NodeName)
+			close(registered)
+			reporter.Run(ctx, cfg.StatusInterval)
+		}()
+		go func() {
+			if err := runAPIPods(ctx, []informers.SharedInformerFactory{factory, svcFactory}, podInformer, apiSrc, worker); err != nil && ctx.Err() == nil {
+				errc <- err
+			}
+		}()
 	}
 	if cfg.PodManifestPath != "" {
-		go runStaticPods(ctx, cfg, static, client, worker)
+		go runStaticPods(ctx, cfg, static, client, registered, worker)
 	}
 
-	errc := make(chan error, 4)
 	serve := func(addr string, h http.Handler, tlsCfg *tls.Config) {
 		if addr == "" {
 			return
@@ -286,9 +298,6 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 	serve(cfg.ReadOnlyAddr, srv.ReadOnlyHandler(), nil)
 	serve(cfg.APIAddr, srv.Handler(), srv.TLSConfig())
 
-	if client != nil {
-		go reporter.Run(ctx, cfg.StatusInterval)
-	}
 	if podNet != nil {
 		go podNet.Run(ctx)
 	}
@@ -315,9 +324,45 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 	}
 }
 
+// runAPIPods waits until the informers have the API's pods of this node
+// and the Services (for the pods' service environment variables), admits
+// the pods that run (after a restart) and then hands every API pod to the
+// worker; from then on the informer's events do. It returns an error only
+// if the event handler cannot be added.
+func runAPIPods(ctx context.Context, factories []informers.SharedInformerFactory, podInformer corev1informers.PodInformer, apiSrc *apiSource, worker *podworker.Worker) error {
+	for _, f := range factories {
+		for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+			if !ok {
+				return fmt.Errorf("sync %v informer: %w", typ, ctx.Err())
+			}
+		}
+	}
+	pods, err := apiSrc.lister.List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	worker.AdmitRunning(pods)
+	apiSrc.ready.Store(true)
+	enqueue := func(obj any) {
+		if k, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			worker.Enqueue(k)
+		}
+	}
+	// Added after the sync, the handler is first told of every pod the
+	// informer holds.
+	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: enqueue, UpdateFunc: func(_, n any) { enqueue(n) }, DeleteFunc: enqueue,
+	}); err != nil {
+		return fmt.Errorf("pod informer: %w", err)
+	}
+	slog.Info("pods of the API synced", "pods", len(pods))
+	return nil
+}
+
 // runStaticPods reloads the manifest directory and, with an apiserver,
-// keeps the mirror pods in step, until ctx ends.
-func runStaticPods(ctx context.Context, cfg Config, static *staticpods.Source, client kubernetes.Interface, worker *podworker.Worker) {
+// keeps the mirror pods in step once the Node is registered (closed
+// registered), until ctx ends.
+func runStaticPods(ctx context.Context, cfg Config, static *staticpods.Source, client kubernetes.Interface, registered <-chan struct{}, worker *podworker.Worker) {
 	every := cfg.FileCheckFrequency
 	if every <= 0 {
 		every = 20 * time.Second
@@ -328,15 +373,35 @@ func runStaticPods(ctx context.Context, cfg Config, static *staticpods.Source, c
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
-		if mirrors != nil {
-			if err := mirrors.Sync(ctx); err != nil && ctx.Err() == nil {
-				slog.Warn("mirror pods", "err", err)
-			}
+	// Mirror pods are made only for a registered Node (they are owned by
+	// it), as upstream; until then registered is the signal to wait for.
+	waitRegistered := registered
+	syncMirrors := func() {
+		if mirrors == nil || waitRegistered != nil {
+			return
 		}
+		if err := mirrors.Sync(ctx); err != nil && ctx.Err() == nil {
+			slog.Warn("mirror pods", "err", err)
+			return
+		}
+		// The worker writes the static pods' statuses to their mirrors on
+		// its next sync of each.
+		keys, _ := static.List()
+		for _, p := range keys {
+			worker.Enqueue(p.Namespace + "/" + p.Name)
+		}
+	}
+	if mirrors == nil {
+		waitRegistered = nil
+	}
+	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-waitRegistered:
+			waitRegistered = nil
+			syncMirrors()
+			continue
 		case <-t.C:
 		}
 		keys, err := static.Load()
@@ -346,6 +411,7 @@ func runStaticPods(ctx context.Context, cfg Config, static *staticpods.Source, c
 		for _, k := range keys {
 			worker.Enqueue(k)
 		}
+		syncMirrors()
 	}
 }
 
@@ -357,10 +423,21 @@ func (p *workerPods) Evict(pod *v1.Pod, message string, grace time.Duration) {
 	(*p.w).Evict(pod, message, grace)
 }
 
-// apiSource serves pods from the informer's cache.
-type apiSource struct{ lister listersv1.PodLister }
+// errAPINotSynced is the answer of the API's pod source until it has the
+// node's pods: the worker does not take pods it cannot see yet for orphans.
+var errAPINotSynced = errors.New("kubelet: the API's pods are not synced yet")
+
+// apiSource serves pods from the informer's cache. Until ready, it has
+// none: Get finds nothing and List fails with errAPINotSynced.
+type apiSource struct {
+	lister listersv1.PodLister
+	ready  atomic.Bool
+}
 
 func (s *apiSource) Get(key string) (*v1.Pod, error) {
+	if !s.ready.Load() {
+		return nil, nil
+	}
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return nil, err
@@ -376,6 +453,9 @@ func (s *apiSource) Get(key string) (*v1.Pod, error) {
 }
 
 func (s *apiSource) List() ([]*v1.Pod, error) {
+	if !s.ready.Load() {
+		return nil, errAPINotSynced
+	}
 	pods, err := s.lister.List(labels.Everything())
 	if err != nil {
 		return nil, err

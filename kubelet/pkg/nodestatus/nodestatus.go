@@ -255,6 +255,40 @@ func (r *Reporter) Register(ctx context.Context) (*v1.Node, error) {
 	return r.updateStatus(ctx, created)
 }
 
+// Backoff bounds of RegisterWithRetry: upstream's kubelet starts at 100ms
+// and doubles up to 7s.
+const (
+	registerBackoffStart = 100 * time.Millisecond
+	registerBackoffMax   = 7 * time.Second
+)
+
+// RegisterWithRetry registers the Node like Register, trying again with
+// backoff on every error until it succeeds or ctx ends, as upstream's
+// kubelet does: on a control-plane node the apiserver may itself be a
+// static pod this kubelet has yet to start. It returns an error only when
+// ctx ends first.
+func (r *Reporter) RegisterWithRetry(ctx context.Context) (*v1.Node, error) {
+	wait := registerBackoffStart
+	for attempt := 1; ; attempt++ {
+		node, err := r.Register(ctx)
+		if err == nil {
+			return node, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("register node %s: %w", r.cfg.NodeName, ctx.Err())
+		}
+		slog.Warn("unable to register node with the apiserver, retrying", "node", r.cfg.NodeName, "attempt", attempt, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("register node %s: %w", r.cfg.NodeName, ctx.Err())
+		case <-time.After(wait):
+		}
+		if wait *= 2; wait > registerBackoffMax {
+			wait = registerBackoffMax
+		}
+	}
+}
+
 func hasTaint(ts []v1.Taint, t v1.Taint) bool {
 	for _, o := range ts {
 		if o.Key == t.Key && o.Effect == t.Effect && o.Value == t.Value {
@@ -296,15 +330,30 @@ func (r *Reporter) Run(ctx context.Context, interval time.Duration) {
 		if err := r.RenewLease(ctx); err != nil && ctx.Err() == nil {
 			slog.Warn("renew node lease", "node", r.cfg.NodeName, "err", err)
 		}
-		if err := r.syncStatus(ctx, &lastPost); err != nil && ctx.Err() == nil {
-			slog.Warn("update node status", "node", r.cfg.NodeName, "err", err)
-		}
+		r.trySyncStatus(ctx, &lastPost)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// statusUpdateRetry is how many times one round tries to post the status
+// (upstream's nodeStatusUpdateRetry) before it waits for the next tick.
+const statusUpdateRetry = 5
+
+// trySyncStatus posts the status, trying again at once on an error (a
+// Conflict with another writer, a dropped connection) up to
+// statusUpdateRetry times; the next round tries again after that.
+func (r *Reporter) trySyncStatus(ctx context.Context, lastPost *time.Time) {
+	var err error
+	for i := 0; i < statusUpdateRetry; i++ {
+		if err = r.syncStatus(ctx, lastPost); err == nil || ctx.Err() != nil {
+			return
+		}
+	}
+	slog.Warn("update node status", "node", r.cfg.NodeName, "tries", statusUpdateRetry, "err", err)
 }
 
 func (r *Reporter) syncStatus(ctx context.Context, lastPost *time.Time) error {

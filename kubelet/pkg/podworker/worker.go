@@ -229,16 +229,9 @@ func (w *Worker) Run(ctx context.Context) {
 		}()
 	}
 	if pods, err := w.source.List(); err == nil {
-		// After a restart the pods that already run are admitted again
-		// first, oldest first, so that pending pods are weighed against them.
+		// Oldest first, as they were admitted before.
 		sort.Slice(pods, func(i, j int) bool { return pods[i].CreationTimestamp.Before(&pods[j].CreationTimestamp) })
-		w.admitMu.Lock()
-		for _, p := range pods {
-			if p.Status.Phase == v1.PodRunning && p.DeletionTimestamp == nil {
-				w.admitted[p.UID] = p
-			}
-		}
-		w.admitMu.Unlock()
+		w.AdmitRunning(pods)
 		for _, p := range pods {
 			w.queue.Add(key(p))
 		}
@@ -259,6 +252,22 @@ func (w *Worker) Run(ctx context.Context) {
 			seen = w.relist(ctx, seen)
 		case <-housekeeping.C:
 			w.Housekeep(ctx)
+		}
+	}
+}
+
+// AdmitRunning admits again, without checks, the pods among pods that the
+// API reports running: after a restart the pods that already run are
+// admitted first, so that pending pods are weighed against them. Run does
+// it with the source's pods; a caller whose source learns its pods later
+// (the API's, once the apiserver answers) calls it with those before it
+// enqueues them.
+func (w *Worker) AdmitRunning(pods []*v1.Pod) {
+	w.admitMu.Lock()
+	defer w.admitMu.Unlock()
+	for _, p := range pods {
+		if p.Status.Phase == v1.PodRunning && p.DeletionTimestamp == nil {
+			w.admitted[p.UID] = p
 		}
 	}
 }

@@ -123,7 +123,11 @@ func (w *Writer) WriteStatus(ctx context.Context, pod *v1.Pod, st v1.PodStatus) 
 		return nil // the mirror is made on the next mirror sync
 	}
 	if err != nil {
-		return err
+		// The apiserver does not answer (yet: it may be a static pod
+		// itself). A static pod runs without it; its status is written
+		// once the mirror sync, which retries, has made the mirror.
+		slog.Debug("static pod status not written", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+		return nil
 	}
 	if !IsMirror(mirror) || mirror.Annotations[AnnotationMirror] != pod.Annotations[AnnotationHash] {
 		return nil

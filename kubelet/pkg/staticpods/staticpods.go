@@ -192,7 +192,10 @@ func (m *Merged) Get(key string) (*v1.Pod, error) {
 	return p, err
 }
 
-// List implements podworker.Source.
+// List implements podworker.Source. When the API's pods cannot be listed
+// (not synced yet), it returns the static pods together with that error:
+// callers that must see every pod (housekeeping) stop at the error, the
+// others may use the static pods.
 func (m *Merged) List() ([]*v1.Pod, error) {
 	out, err := m.Static.List()
 	if err != nil || m.API == nil {
@@ -204,7 +207,7 @@ func (m *Merged) List() ([]*v1.Pod, error) {
 	}
 	api, err := m.API.List()
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	for _, p := range api {
 		if !IsMirror(p) && !seen[p.Namespace+"/"+p.Name] {

@@ -2,6 +2,7 @@ package staticpods
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -122,3 +123,30 @@ func (f *fakeSource) Get(key string) (*v1.Pod, error) {
 }
 
 func (f *fakeSource) List() ([]*v1.Pod, error) { return f.pods, nil }
+
+// unsyncedSource is an API source that cannot list yet.
+type unsyncedSource struct{}
+
+var errUnsynced = errors.New("not synced")
+
+func (unsyncedSource) Get(string) (*v1.Pod, error) { return nil, nil }
+func (unsyncedSource) List() ([]*v1.Pod, error)    { return nil, errUnsynced }
+
+// TestMergedListBeforeAPISync: before the API's pods are known, List says
+// so (housekeeping must not take API pods for orphans) but still hands out
+// the static pods (the node's own API and stats show them).
+func TestMergedListBeforeAPISync(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "etcd.yaml", fmt.Sprintf(manifest, "etcd:1"))
+	s := New(dir, "n1")
+	if _, err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := (&Merged{Static: s, API: unsyncedSource{}}).List()
+	if !errors.Is(err, errUnsynced) {
+		t.Errorf("List error = %v, want the API source's", err)
+	}
+	if len(pods) != 1 || pods[0].Name != "etcd-n1" {
+		t.Errorf("List pods = %v, want the static pod etcd-n1", pods)
+	}
+}

@@ -164,6 +164,26 @@ func TestSync(t *testing.T) {
 			wantDesired: 3,
 		},
 		{
+			name: "default tolerations admit nodes under pressure; network-unavailable only hostNetwork pods",
+			ds:   ds,
+			nodes: []*corev1.Node{
+				makeNode("n1", taint(TaintNodeMemoryPressure, corev1.TaintEffectNoSchedule)),
+				makeNode("n2", taint(TaintNodeDiskPressure, corev1.TaintEffectNoSchedule), taint(TaintNodePIDPressure, corev1.TaintEffectNoSchedule)),
+				makeNode("n3", taint(TaintNodeNetworkUnavailable, corev1.TaintEffectNoSchedule)),
+			},
+			wantCreated: []string{"n1", "n2"},
+			wantDesired: 2,
+		},
+		{
+			name: "a hostNetwork daemon tolerates network-unavailable",
+			ds:   makeDS(func(d *appsv1.DaemonSet) { d.Spec.Template.Spec.HostNetwork = true }),
+			nodes: []*corev1.Node{
+				makeNode("n1", taint(TaintNodeNetworkUnavailable, corev1.TaintEffectNoSchedule)),
+			},
+			wantCreated: []string{"n1"},
+			wantDesired: 1,
+		},
+		{
 			name: "a tolerated taint admits",
 			ds: makeDS(func(d *appsv1.DaemonSet) {
 				d.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpExists}}

@@ -4,7 +4,10 @@
 // conditions set to Unknown and its pods marked not ready. It keeps the
 // node.kubernetes.io/not-ready and /unreachable taints (NoSchedule and
 // NoExecute) in step with the Ready condition, adding NoExecute taints at a
-// limited rate, and evicts the pods on a node that do not tolerate its
+// limited rate; the NoSchedule memory-pressure, disk-pressure, pid-pressure
+// and network-unavailable taints in step with those conditions and the
+// unschedulable taint with spec.unschedulable (upstream's
+// taint-nodes-by-condition); and evicts the pods on a node that do not tolerate its
 // NoExecute taints, after their tolerationSeconds.
 package nodelifecycle
 
@@ -42,9 +45,26 @@ const Name = "nodelifecycle"
 
 // Taint keys this controller manages.
 const (
-	TaintNotReady    = "node.kubernetes.io/not-ready"
-	TaintUnreachable = "node.kubernetes.io/unreachable"
+	TaintNotReady           = "node.kubernetes.io/not-ready"
+	TaintUnreachable        = "node.kubernetes.io/unreachable"
+	TaintMemoryPressure     = "node.kubernetes.io/memory-pressure"
+	TaintDiskPressure       = "node.kubernetes.io/disk-pressure"
+	TaintPIDPressure        = "node.kubernetes.io/pid-pressure"
+	TaintNetworkUnavailable = "node.kubernetes.io/network-unavailable"
+	TaintUnschedulable      = "node.kubernetes.io/unschedulable"
 )
+
+// conditionTaints maps a node condition in a given status to the
+// NoSchedule taint it calls for (upstream's taint-nodes-by-condition), so
+// that the scheduler's TaintToleration filter keeps new pods off the node
+// while the condition holds.
+var conditionTaints = map[corev1.NodeConditionType]map[corev1.ConditionStatus]string{
+	corev1.NodeReady:              {corev1.ConditionFalse: TaintNotReady, corev1.ConditionUnknown: TaintUnreachable},
+	corev1.NodeMemoryPressure:     {corev1.ConditionTrue: TaintMemoryPressure},
+	corev1.NodeDiskPressure:       {corev1.ConditionTrue: TaintDiskPressure},
+	corev1.NodePIDPressure:        {corev1.ConditionTrue: TaintPIDPressure},
+	corev1.NodeNetworkUnavailable: {corev1.ConditionTrue: TaintNetworkUnavailable},
+}
 
 // LeaseNamespace holds the kubelets' heartbeat Leases.
 const LeaseNamespace = corev1.NamespaceNodeLease
@@ -373,26 +393,41 @@ func (c *Controller) markPodsNotReady(ctx context.Context, node string) error {
 	return nil
 }
 
-// wantTaints is the set of lifecycle taints the Ready condition calls for.
+// wantTaints is the set of taints the node's conditions call for: a
+// NoSchedule taint per condition in conditionTaints, the unschedulable
+// taint of a cordoned node, and the NoExecute taint of a node that is not
+// ready or unreachable.
 func wantTaints(node *corev1.Node) []corev1.Taint {
-	r := readyCondition(node)
-	if r == nil {
-		return nil
+	var want []corev1.Taint
+	for _, c := range node.Status.Conditions {
+		if key, ok := conditionTaints[c.Type][c.Status]; ok {
+			want = append(want, corev1.Taint{Key: key, Effect: corev1.TaintEffectNoSchedule})
+		}
 	}
-	var key string
-	switch r.Status {
-	case corev1.ConditionFalse:
-		key = TaintNotReady
-	case corev1.ConditionUnknown:
-		key = TaintUnreachable
-	default:
-		return nil
+	if node.Spec.Unschedulable {
+		want = append(want, corev1.Taint{Key: TaintUnschedulable, Effect: corev1.TaintEffectNoSchedule})
 	}
-	return []corev1.Taint{{Key: key, Effect: corev1.TaintEffectNoSchedule}, {Key: key, Effect: corev1.TaintEffectNoExecute}}
+	if r := readyCondition(node); r != nil {
+		switch r.Status {
+		case corev1.ConditionFalse:
+			want = append(want, corev1.Taint{Key: TaintNotReady, Effect: corev1.TaintEffectNoExecute})
+		case corev1.ConditionUnknown:
+			want = append(want, corev1.Taint{Key: TaintUnreachable, Effect: corev1.TaintEffectNoExecute})
+		}
+	}
+	return want
 }
 
+// isLifecycleTaint reports whether this controller owns the taint (and so
+// removes it when the node's state no longer calls for it).
 func isLifecycleTaint(t *corev1.Taint) bool {
-	return t.Key == TaintNotReady || t.Key == TaintUnreachable
+	switch t.Key {
+	case TaintNotReady, TaintUnreachable, TaintMemoryPressure, TaintDiskPressure, TaintPIDPressure, TaintNetworkUnavailable:
+		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+	case TaintUnschedulable:
+		return t.Effect == corev1.TaintEffectNoSchedule
+	}
+	return false
 }
 
 // reconcileTaints swaps the node's lifecycle taints for the wanted ones.

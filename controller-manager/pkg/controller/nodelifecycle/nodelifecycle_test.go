@@ -260,3 +260,115 @@ func TestSyncPodEvicts(t *testing.T) {
 		})
 	}
 }
+
+// withConditions adds conditions (type=status) to a ready node.
+func withConditions(n *corev1.Node, conds map[corev1.NodeConditionType]corev1.ConditionStatus) *corev1.Node {
+	for t, s := range conds {
+		n.Status.Conditions = append(n.Status.Conditions, corev1.NodeCondition{Type: t, Status: s, LastHeartbeatTime: metav1.Time{Time: start}})
+	}
+	return n
+}
+
+func noSchedule(key string) corev1.Taint {
+	return corev1.Taint{Key: key, Effect: corev1.TaintEffectNoSchedule}
+}
+
+// TestTaintNodesByCondition: each pressure condition and network
+// unavailability puts its NoSchedule taint on the node while it holds and
+// takes it off when it clears, leaving other taints alone, as upstream's
+// taint-nodes-by-condition does.
+func TestTaintNodesByCondition(t *testing.T) {
+	tests := []struct {
+		name string
+		node *corev1.Node
+		want []string
+	}{
+		{name: "memory pressure", node: withConditions(makeNode("n1", corev1.ConditionTrue),
+			map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeMemoryPressure: corev1.ConditionTrue, corev1.NodeDiskPressure: corev1.ConditionFalse}),
+			want: []string{TaintMemoryPressure + ":NoSchedule"}},
+		{name: "disk pressure", node: withConditions(makeNode("n1", corev1.ConditionTrue),
+			map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeDiskPressure: corev1.ConditionTrue}),
+			want: []string{TaintDiskPressure + ":NoSchedule"}},
+		{name: "pid pressure", node: withConditions(makeNode("n1", corev1.ConditionTrue),
+			map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodePIDPressure: corev1.ConditionTrue}),
+			want: []string{TaintPIDPressure + ":NoSchedule"}},
+		{name: "network unavailable", node: withConditions(makeNode("n1", corev1.ConditionTrue),
+			map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeNetworkUnavailable: corev1.ConditionTrue}),
+			want: []string{TaintNetworkUnavailable + ":NoSchedule"}},
+		{name: "all at once, beside an operator's taint", node: withConditions(makeNode("n1", corev1.ConditionTrue, noSchedule("dedicated")),
+			map[corev1.NodeConditionType]corev1.ConditionStatus{
+				corev1.NodeMemoryPressure: corev1.ConditionTrue, corev1.NodeDiskPressure: corev1.ConditionTrue,
+				corev1.NodePIDPressure: corev1.ConditionTrue, corev1.NodeNetworkUnavailable: corev1.ConditionTrue,
+			}),
+			want: []string{"dedicated:NoSchedule", TaintMemoryPressure + ":NoSchedule", TaintDiskPressure + ":NoSchedule",
+				TaintPIDPressure + ":NoSchedule", TaintNetworkUnavailable + ":NoSchedule"}},
+		{name: "cleared conditions drop their taints", node: withConditions(makeNode("n1", corev1.ConditionTrue,
+			noSchedule(TaintMemoryPressure), noSchedule(TaintDiskPressure), noSchedule(TaintPIDPressure), noSchedule(TaintNetworkUnavailable), noSchedule("dedicated")),
+			map[corev1.NodeConditionType]corev1.ConditionStatus{
+				corev1.NodeMemoryPressure: corev1.ConditionFalse, corev1.NodeDiskPressure: corev1.ConditionFalse,
+				corev1.NodePIDPressure: corev1.ConditionFalse, corev1.NodeNetworkUnavailable: corev1.ConditionFalse,
+			}),
+			want: []string{"dedicated:NoSchedule"}},
+		{name: "unknown pressure is no pressure", node: withConditions(makeNode("n1", corev1.ConditionTrue, noSchedule(TaintMemoryPressure)),
+			map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeMemoryPressure: corev1.ConditionUnknown}),
+			want: nil},
+		{name: "pressure on a not-ready node", node: withConditions(makeNode("n1", corev1.ConditionFalse),
+			map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeDiskPressure: corev1.ConditionTrue}),
+			want: []string{TaintDiskPressure + ":NoSchedule", TaintNotReady + ":NoSchedule", TaintNotReady + ":NoExecute"}},
+		{name: "cordoned node", node: func() *corev1.Node {
+			n := makeNode("n1", corev1.ConditionTrue)
+			n.Spec.Unschedulable = true
+			return n
+		}(), want: []string{TaintUnschedulable + ":NoSchedule"}},
+		{name: "uncordoned node", node: makeNode("n1", corev1.ConditionTrue, noSchedule(TaintUnschedulable)), want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.node)
+			n := h.syncNode(t, "n1")
+			keys := taintKeys(n)
+			if len(keys) != len(tt.want) || len(n.Spec.Taints) != len(tt.want) {
+				t.Errorf("taints = %v, want %v", n.Spec.Taints, tt.want)
+			}
+			for _, w := range tt.want {
+				if !keys[w] {
+					t.Errorf("missing taint %s in %v", w, n.Spec.Taints)
+				}
+			}
+		})
+	}
+}
+
+// TestPressureTaintFollowsConditionChanges: the taint comes with the
+// condition turning True and goes when the kubelet reports it False again.
+func TestPressureTaintFollowsConditionChanges(t *testing.T) {
+	h := newHarness(t, withConditions(makeNode("n1", corev1.ConditionTrue),
+		map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeMemoryPressure: corev1.ConditionFalse}))
+	set := func(s corev1.ConditionStatus) {
+		t.Helper()
+		n, err := h.client.CoreV1().Nodes().Get(context.Background(), "n1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n.Status.Conditions {
+			if n.Status.Conditions[i].Type == corev1.NodeMemoryPressure {
+				n.Status.Conditions[i].Status = s
+			}
+		}
+		if _, err := h.client.CoreV1().Nodes().UpdateStatus(context.Background(), n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		h.refresh()
+	}
+	if n := h.syncNode(t, "n1"); len(n.Spec.Taints) != 0 {
+		t.Fatalf("node without pressure tainted: %v", n.Spec.Taints)
+	}
+	set(corev1.ConditionTrue)
+	if n := h.syncNode(t, "n1"); !taintKeys(n)[TaintMemoryPressure+":NoSchedule"] || len(n.Spec.Taints) != 1 {
+		t.Fatalf("taints under memory pressure = %v, want %s:NoSchedule", n.Spec.Taints, TaintMemoryPressure)
+	}
+	set(corev1.ConditionFalse)
+	if n := h.syncNode(t, "n1"); len(n.Spec.Taints) != 0 {
+		t.Fatalf("taints after the pressure cleared = %v, want none", n.Spec.Taints)
+	}
+}
