@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stops the cluster hack/up.sh started and removes what it made on the host:
 # the pods (the kubelet stops them: containers, sandboxes, CNI interfaces,
-# volume mounts), the proxy's iptables chains, the CNI bridge, the kubelet's
+# volume mounts), the proxy's iptables chains and the kubelet's masquerade
+# chain, the CNI bridge, the kubelet's
 # leftover mounts, the processes and their pid files.
 #
 # Kept: the cluster's state (etcd data, PKI, kubeconfigs) under
@@ -45,6 +46,14 @@ stop kubelet
 stop proxy
 "$BIN/navarch-proxy" --cleanup >/dev/null 2>&1 || echo "down: navarch-proxy --cleanup failed" >&2
 stop apiserver
+# The kubelet's pod masquerade rule (kubenet).
+for ipt in iptables-nft iptables-legacy; do
+  command -v $ipt >/dev/null || continue
+  while $ipt -t nat -D POSTROUTING -m comment --comment "navarch pod masquerade" -j NAVARCH-POD-MASQ 2>/dev/null; do :; done
+  if $ipt -t nat -S NAVARCH-POD-MASQ >/dev/null 2>&1; then
+    $ipt -t nat -F NAVARCH-POD-MASQ && $ipt -t nat -X NAVARCH-POD-MASQ
+  fi
+done
 
 # 4. What the kubelet did not get to: its containers (and their tasks), the
 # mounts under its root, the bridge once no interface is left on it.

@@ -67,6 +67,9 @@ start controller-manager "$BIN/navarch-controller-manager" \
   --cluster-cidr "$POD_CIDR"
 start scheduler "$BIN/navarch-scheduler" \
   --kubeconfig "$ETC/scheduler.conf"
+# This host has no registry to pull from, so image garbage collection is off
+# (the local images could not come back), and the disk eviction thresholds
+# are lowered: a build host's Go caches share the disk with the images.
 start kubelet "$BIN/navarch-kubelet" \
   --kubeconfig "$ETC/kubelet.conf" \
   --hostname-override "$NODE_NAME" \
@@ -74,7 +77,9 @@ start kubelet "$BIN/navarch-kubelet" \
   --root-dir "$KUBELET_ROOT" \
   --client-ca-file "$STATE/apiserver/pki/ca.crt" \
   --cluster-dns "$CLUSTER_DNS" \
-  --cluster-domain cluster.local
+  --cluster-domain cluster.local \
+  --image-gc-high-threshold 100 \
+  --eviction-hard 'memory.available<100Mi,nodefs.available<5%,imagefs.available<5%,nodefs.inodesFree<5%'
 start proxy "$BIN/navarch-proxy" \
   --kubeconfig "$ETC/proxy.conf" \
   --hostname-override "$NODE_NAME" \

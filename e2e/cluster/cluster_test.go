@@ -118,7 +118,7 @@ func wantRunning(t *testing.T, n int, image string) []pod {
 }
 
 // leftovers describes what of a cluster is on this host: navarch processes
-// started from this repository's bin/, KUBE-* iptables chains, veths on the
+// started from this repository's bin/, KUBE-* and NAVARCH-* iptables chains, veths on the
 // CNI bridge (other than those in before), mounts under the kubelet's root,
 // and containers of this node's kubelet.
 func leftovers(t *testing.T, node string, vethsBefore []string) []string {
@@ -134,7 +134,7 @@ func leftovers(t *testing.T, node string, vethsBefore []string) []string {
 	for _, save := range []string{"iptables-nft-save", "iptables-legacy-save"} {
 		out, _ := try(save)
 		for _, line := range strings.Split(out, "\n") {
-			if strings.HasPrefix(line, ":KUBE-") {
+			if strings.HasPrefix(line, ":KUBE-") || strings.HasPrefix(line, ":NAVARCH-") {
 				left = append(left, save+" chain "+strings.Fields(line)[0])
 			}
 		}

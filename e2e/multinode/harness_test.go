@@ -413,7 +413,11 @@ func (c *cluster) startKubelet(nd *node) *proc {
 		"--root-dir", filepath.Join(nd.dir, "kubelet"), "--pod-log-dir", filepath.Join(nd.dir, "pods"),
 		"--network-plugin", "kubenet", "--cni-conf-dir", filepath.Join(nd.dir, "cni", "net.d"),
 		"--non-masquerade-cidr", clusterCIDR,
-		"--cluster-dns", dnsIP, "--node-status-update-frequency", "2s")
+		"--cluster-dns", dnsIP, "--node-status-update-frequency", "2s",
+		// The images were copied in and cannot be pulled again, and the
+		// nodes share a build host's disk: no image GC, low disk thresholds.
+		"--image-gc-high-threshold", "100",
+		"--eviction-hard", "memory.available<100Mi,nodefs.available<5%,imagefs.available<5%,nodefs.inodesFree<5%")
 }
 
 // containerdConfig applies line replacements to `containerd config
