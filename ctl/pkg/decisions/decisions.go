@@ -29,53 +29,21 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"navarch.dev/shared/schedulingdecision"
 )
 
 // EndpointAnnotation is the Lease annotation the leading scheduler writes.
-const EndpointAnnotation = "scheduler.navarch.dev/endpoint"
+const EndpointAnnotation = schedulingdecision.EndpointAnnotation
 
 // LeaseNamespace is where navctl looks for scheduler Leases.
 const LeaseNamespace = "kube-system"
 
-// endpoint is the annotation's value.
-type endpoint struct {
-	HolderIdentity string   `json:"holderIdentity"`
-	URL            string   `json:"url"`
-	SchedulerNames []string `json:"schedulerNames"`
-}
-
-// Decision is one scheduling attempt of one pod, as the scheduler serves it.
-type Decision struct {
-	Namespace     string    `json:"namespace"`
-	Pod           string    `json:"pod"`
-	UID           string    `json:"uid"`
-	SchedulerName string    `json:"schedulerName"`
-	Time          time.Time `json:"time"`
-	Attempt       int       `json:"attempt"`
-	// Result is Scheduled, Unschedulable or Error.
-	Result        string `json:"result"`
-	Node          string `json:"node,omitempty"`
-	NominatedNode string `json:"nominatedNode,omitempty"`
-	Message       string `json:"message"`
-	NumNodes      int    `json:"numNodes"`
-	Evaluated     int    `json:"evaluated"`
-	Feasible      int    `json:"feasible"`
-	// ScorePlugins name the columns of NodeVerdict.Scores.
-	ScorePlugins []string      `json:"scorePlugins,omitempty"`
-	Nodes        []NodeVerdict `json:"nodes,omitempty"`
-}
-
-// NodeVerdict is one node's part in a decision: the filter that rejected
-// it and why, or its weighted score per plugin.
-type NodeVerdict struct {
-	Node    string   `json:"node"`
-	Passed  bool     `json:"passed"`
-	Plugin  string   `json:"plugin,omitempty"`
-	Reasons []string `json:"reasons,omitempty"`
-	Scores  []int64  `json:"scores,omitempty"`
-	Total   int64    `json:"total"`
-	Scored  bool     `json:"scored"`
-}
+// Decision and NodeVerdict are the scheduler's wire types.
+type (
+	Decision    = schedulingdecision.Decision
+	NodeVerdict = schedulingdecision.NodeVerdict
+)
 
 // ErrNoScheduler is returned by Find when no Lease names a scheduler for
 // the pod's schedulerName.
@@ -97,7 +65,7 @@ func Find(ctx context.Context, cs kubernetes.Interface, schedulerName, address s
 		if !ok {
 			continue
 		}
-		var ep endpoint
+		var ep schedulingdecision.Endpoint
 		if err := json.Unmarshal([]byte(raw), &ep); err != nil || ep.URL == "" {
 			continue
 		}

@@ -12,36 +12,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-)
 
-// qosClass is the pod's QoS class as upstream defines it: Guaranteed when
-// every container has CPU and memory limits equal to its requests,
-// BestEffort when none has any, Burstable otherwise.
-func qosClass(pod *v1.Pod) v1.PodQOSClass {
-	if pod.Status.QOSClass != "" {
-		return pod.Status.QOSClass
-	}
-	any, all := false, true
-	for _, c := range allContainers(pod) {
-		for _, r := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
-			req, hasReq := c.Resources.Requests[r]
-			lim, hasLim := c.Resources.Limits[r]
-			if hasReq || hasLim {
-				any = true
-			}
-			if !hasLim || (hasReq && req.Cmp(lim) != 0) {
-				all = false
-			}
-		}
-	}
-	switch {
-	case !any:
-		return v1.PodQOSBestEffort
-	case all:
-		return v1.PodQOSGuaranteed
-	}
-	return v1.PodQOSBurstable
-}
+	"navarch.dev/kubelet/pkg/admission"
+)
 
 func allContainers(pod *v1.Pod) []v1.Container {
 	return append(append([]v1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...)
@@ -50,7 +23,7 @@ func allContainers(pod *v1.Pod) []v1.Container {
 // CgroupParent is the pod's cgroup under the cgroupfs driver:
 // /kubepods[/burstable|/besteffort]/pod<uid>.
 func CgroupParent(pod *v1.Pod) string {
-	switch qosClass(pod) {
+	switch admission.QOSClass(pod) {
 	case v1.PodQOSGuaranteed:
 		return "/kubepods/pod" + string(pod.UID)
 	case v1.PodQOSBurstable:
@@ -322,7 +295,7 @@ func (w *Worker) linuxResources(pod *v1.Pod, c *v1.Container) *runtimeapi.LinuxC
 	if m, ok := c.Resources.Limits[v1.ResourceMemory]; ok {
 		r.MemoryLimitInBytes = m.Value()
 	}
-	switch qosClass(pod) {
+	switch admission.QOSClass(pod) {
 	case v1.PodQOSGuaranteed:
 		r.OomScoreAdj = -997
 	case v1.PodQOSBestEffort:

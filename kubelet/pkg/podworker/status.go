@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"navarch.dev/kubelet/pkg/admission"
 	"navarch.dev/kubelet/pkg/runtime"
 )
 
@@ -117,7 +118,7 @@ func (w *Worker) containerStatus(pod *v1.Pod, c *v1.Container, obs *observed, in
 // computeStatus is the pod's status as the runtime shows it now.
 func (w *Worker) computeStatus(pod *v1.Pod, obs *observed) v1.PodStatus {
 	st := v1.PodStatus{
-		QOSClass: qosClass(pod),
+		QOSClass: admission.QOSClass(pod),
 		HostIP:   w.cfg.NodeIP,
 	}
 	if w.cfg.NodeIP != "" {

@@ -17,6 +17,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"navarch.dev/kubelet/pkg/admission"
 )
 
 type syncResult struct {
@@ -200,7 +202,7 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 		var st v1.PodStatus
 		switch {
 		case failed && term.rejected:
-			st = v1.PodStatus{Phase: v1.PodFailed, Reason: term.reason, Message: term.message, QOSClass: qosClass(pod)}
+			st = v1.PodStatus{Phase: v1.PodFailed, Reason: term.reason, Message: term.message, QOSClass: admission.QOSClass(pod)}
 		case failed:
 			st = w.computeStatus(pod, obs)
 			st.Phase, st.Reason, st.Message = v1.PodFailed, term.reason, term.message

@@ -11,29 +11,15 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"navarch.dev/shared/schedulingdecision"
 )
 
-// EndpointAnnotation is the annotation the leading scheduler sets on its
-// leader-election Lease (by default kube-system/kube-scheduler) so that
-// clients such as navctl can find where decisions are served. Its value is
-// an Endpoint in JSON. Only the current leader schedules, so a client
-// trusts the annotation only when its HolderIdentity equals the Lease's
-// spec.holderIdentity; a stale one (the leader changed and the new one has
-// not written its own yet, or runs without this feature) is ignored.
-const EndpointAnnotation = "scheduler.navarch.dev/endpoint"
+// EndpointAnnotation and Endpoint: see navarch.dev/shared/schedulingdecision.
+const EndpointAnnotation = schedulingdecision.EndpointAnnotation
 
 // Endpoint says where a scheduler serves /debug/decisions.
-type Endpoint struct {
-	// HolderIdentity is the leader-election identity of the scheduler that
-	// wrote the annotation.
-	HolderIdentity string `json:"holderIdentity"`
-	// URL is the base URL of the scheduler's HTTP port, e.g.
-	// "http://10.0.0.5:10251".
-	URL string `json:"url"`
-	// SchedulerNames are the profiles the scheduler serves (the pods'
-	// spec.schedulerName values).
-	SchedulerNames []string `json:"schedulerNames"`
-}
+type Endpoint = schedulingdecision.Endpoint
 
 // AdvertiseURL returns the URL clients should use for a server listening on
 // listenAddr. A listener on a specific IP advertises that IP; one on all

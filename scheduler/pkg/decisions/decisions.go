@@ -14,57 +14,22 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"navarch.dev/shared/schedulingdecision"
 )
 
-// Results of a decision.
+// The wire types live in navarch.dev/shared/schedulingdecision, shared with navctl.
+type (
+	Decision    = schedulingdecision.Decision
+	NodeVerdict = schedulingdecision.NodeVerdict
+)
+
+// Results of a Decision.
 const (
-	Scheduled     = "Scheduled"
-	Unschedulable = "Unschedulable"
-	Error         = "Error"
+	Scheduled     = schedulingdecision.Scheduled
+	Unschedulable = schedulingdecision.Unschedulable
+	Error         = schedulingdecision.Error
 )
-
-// Decision is one scheduling attempt of one pod.
-type Decision struct {
-	Namespace     string    `json:"namespace"`
-	Pod           string    `json:"pod"`
-	UID           string    `json:"uid"`
-	SchedulerName string    `json:"schedulerName"`
-	Time          time.Time `json:"time"`
-	Attempt       int       `json:"attempt"`
-	// Result is Scheduled, Unschedulable or Error.
-	Result string `json:"result"`
-	// Node is the winner (Scheduled only).
-	Node string `json:"node,omitempty"`
-	// NominatedNode is where preemption made room.
-	NominatedNode string `json:"nominatedNode,omitempty"`
-	// Message is the event text: "Successfully assigned ..." or the
-	// "0/N nodes are available: ..." summary.
-	Message string `json:"message"`
-	// NumNodes is the cluster size, Evaluated the nodes filtered (fewer at
-	// scale, see percentageOfNodesToScore), Feasible those that passed.
-	NumNodes  int `json:"numNodes"`
-	Evaluated int `json:"evaluated"`
-	Feasible  int `json:"feasible"`
-	// ScorePlugins name the columns of NodeVerdict.Scores.
-	ScorePlugins []string      `json:"scorePlugins,omitempty"`
-	Nodes        []NodeVerdict `json:"nodes,omitempty"`
-}
-
-// NodeVerdict is one node's part in a decision.
-type NodeVerdict struct {
-	Node string `json:"node"`
-	// Passed is true when every filter accepted the node.
-	Passed bool `json:"passed"`
-	// Plugin and Reasons say which filter rejected the node and why.
-	Plugin  string   `json:"plugin,omitempty"`
-	Reasons []string `json:"reasons,omitempty"`
-	// Scores are weighted, per ScorePlugins; Total is their sum.
-	Scores []int64 `json:"scores,omitempty"`
-	Total  int64   `json:"total"`
-	// Scored is false for nodes that passed but were not scored (a single
-	// feasible node is chosen without scoring).
-	Scored bool `json:"scored"`
-}
 
 // Store keeps the last decision of up to Max pods, forgetting the oldest.
 type Store struct {
