@@ -65,13 +65,19 @@ done
 awk -v root="$KUBELET_ROOT/" 'index($2, root) == 1 {print $2}' /proc/self/mounts | sort -r | while read -r m; do
   umount "$m" 2>/dev/null || umount -l "$m" || true
 done
-if ip link show navarch0 >/dev/null 2>&1; then
-  if [ -z "$(ip -o link show master navarch0 2>/dev/null)" ]; then
-    ip link delete navarch0
-    echo "down: removed the CNI bridge navarch0"
+for br in "$POD_BRIDGE" navarch0; do
+  ip link show "$br" >/dev/null 2>&1 || continue
+  if [ -z "$(ip -o link show master "$br" 2>/dev/null)" ]; then
+    ip link delete "$br"
+    echo "down: removed the CNI bridge $br"
   else
-    echo "down: navarch0 kept: other pods on this host still use it"
+    echo "down: $br kept: other pods on this host still use it"
   fi
+done
+# The CNI network the kubelet wrote for this node (hack/node-setup.sh
+# writes its own again when it runs).
+if grep -q "\"$POD_BRIDGE\"" /etc/cni/net.d/10-navarch.conflist 2>/dev/null; then
+  rm -f /etc/cni/net.d/10-navarch.conflist
 fi
 rm -rf "$RUN"
 

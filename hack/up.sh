@@ -16,7 +16,7 @@
 #
 # Environment: NAVARCH_NODE_NAME (default: the host name), NAVARCH_NODE_IP
 # (default: the address of the default route's interface), NAVARCH_POD_CIDR
-# (default 10.88.0.0/16, the CNI bridge's range).
+# (default 10.244.0.0/16; the node's /24 of it is on bridge cbr0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -37,7 +37,10 @@ done
 mkdir -p "$STATE" "$ETC" "$RUN" "$LOG"
 
 # 1 and 2.
-NAVARCH_POD_CIDR=$POD_CIDR NAVARCH_LOG=$LOG hack/node-setup.sh
+NAVARCH_LOG=$LOG hack/node-setup.sh
+# The kubelet writes the node's CNI network once the node has its podCIDR
+# (kubenet); until then pods wait, as upstream's do for a network.
+rm -f /etc/cni/net.d/10-navarch.conflist
 hack/images.sh
 
 # 3. Kubeconfigs. The first call creates the cluster CA the apiserver then
@@ -78,6 +81,8 @@ start kubelet "$BIN/navarch-kubelet" \
   --client-ca-file "$STATE/apiserver/pki/ca.crt" \
   --cluster-dns "$CLUSTER_DNS" \
   --cluster-domain cluster.local \
+  --network-plugin kubenet \
+  --non-masquerade-cidr "$POD_CIDR" \
   --image-gc-high-threshold 100 \
   --eviction-hard 'memory.available<100Mi,nodefs.available<5%,imagefs.available<5%,nodefs.inodesFree<5%'
 start proxy "$BIN/navarch-proxy" \

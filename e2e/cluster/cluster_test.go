@@ -7,6 +7,7 @@ package cluster
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,12 +143,12 @@ func leftovers(t *testing.T, node string, vethsBefore []string) []string {
 	veths := bridgePorts()
 	for _, v := range veths {
 		if !slices.Contains(vethsBefore, v) {
-			left = append(left, "interface "+v+" on navarch0")
+			left = append(left, "interface "+v+" on "+podBridge)
 		}
 	}
 	if len(vethsBefore) == 0 {
-		if _, err := try("ip", "link", "show", "navarch0"); err == nil {
-			left = append(left, "bridge navarch0")
+		if _, err := try("ip", "link", "show", podBridge); err == nil {
+			left = append(left, "bridge "+podBridge)
 		}
 	}
 	mounts, _ := os.ReadFile("/proc/self/mounts")
@@ -165,9 +166,12 @@ func leftovers(t *testing.T, node string, vethsBefore []string) []string {
 	return left
 }
 
-// bridgePorts lists the interfaces attached to the CNI bridge.
+// podBridge is the bridge the kubelet (kubenet) puts the node's pods on.
+const podBridge = "cbr0"
+
+// bridgePorts lists the interfaces attached to the pod bridge.
 func bridgePorts() []string {
-	out, err := try("ip", "-o", "link", "show", "master", "navarch0")
+	out, err := try("ip", "-o", "link", "show", "master", podBridge)
 	if err != nil {
 		return nil
 	}
@@ -234,6 +238,17 @@ func TestQuickStartAndSeedWalkthrough(t *testing.T) {
 	navctl(t, "rollout", "status", "deployment/httpd-deployment", "--timeout=3m")
 	pods := wantRunning(t, 2, "")
 	t.Logf("pods %v", pods)
+	// The pods are on the node's pod network: inside its podCIDR.
+	podCIDR := strings.TrimSpace(navctl(t, "get", "node", node, "-o", "jsonpath={.spec.podCIDR}"))
+	cidr, err := netip.ParsePrefix(podCIDR)
+	if err != nil {
+		t.Fatalf("node %s podCIDR %q: %v", node, podCIDR, err)
+	}
+	for _, p := range pods {
+		if ip, err := netip.ParseAddr(p.ip); err != nil || !cidr.Contains(ip) {
+			t.Errorf("pod %s has IP %q, outside its node's podCIDR %s", p.name, p.ip, podCIDR)
+		}
+	}
 
 	svc := navctl(t, "get", "service", "httpd-service", "-o", `jsonpath={.spec.clusterIP} {.spec.ports[0].nodePort}`)
 	f := strings.Fields(svc)

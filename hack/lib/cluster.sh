@@ -8,7 +8,10 @@ RUN=${NAVARCH_RUN:-/run/navarch}
 LOG=${NAVARCH_LOG:-/var/log/navarch}
 ADMIN=$ETC/admin.conf
 KUBELET_ROOT=$STATE/kubelet
-POD_CIDR=${NAVARCH_POD_CIDR:-10.88.0.0/16}
+# The cluster's pod network: the controller-manager gives the node a /24 of
+# it, and the kubelet (kubenet) puts the node's pods on bridge cbr0 in it.
+POD_CIDR=${NAVARCH_POD_CIDR:-10.244.0.0/16}
+POD_BRIDGE=cbr0
 SERVICE_CIDR=10.96.0.0/12
 CLUSTER_DNS=10.96.0.10
 LOCAL_API=https://127.0.0.1:6443
@@ -18,7 +21,7 @@ if [ -z "${NAVARCH_NODE_IP:-}" ]; then
   NAVARCH_NODE_IP=$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -1)
   # No default route: the first global address that is not the CNI bridge's.
   if [ -z "$NAVARCH_NODE_IP" ]; then
-    NAVARCH_NODE_IP=$(ip -4 -o addr show scope global 2>/dev/null | awk '$2 != "navarch0" {sub("/.*", "", $4); print $4; exit}')
+    NAVARCH_NODE_IP=$(ip -4 -o addr show scope global 2>/dev/null | awk '$2 != "navarch0" && $2 != "cbr0" {sub("/.*", "", $4); print $4; exit}')
   fi
 fi
 NODE_IP=${NAVARCH_NODE_IP:-127.0.0.1}

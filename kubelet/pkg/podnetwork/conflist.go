@@ -19,7 +19,8 @@ const ConfListName = "10-navarch.conflist"
 type Bridge struct {
 	// Name is the CNI network name (default "navarch").
 	Name string
-	// Bridge is the Linux bridge the pods attach to (default "navarch0").
+	// Bridge is the Linux bridge the pods attach to (default "cbr0", as
+	// upstream kubenet; hack/node-setup.sh's static network uses navarch0).
 	Bridge string
 	// PodCIDR is this node's pod range (the Node's spec.podCIDR).
 	PodCIDR string
@@ -47,7 +48,7 @@ func ConfList(b Bridge) ([]byte, error) {
 		b.Name = "navarch"
 	}
 	if b.Bridge == "" {
-		b.Bridge = "navarch0"
+		b.Bridge = "cbr0"
 	}
 	ipam := map[string]any{
 		"type":   "host-local",

@@ -61,7 +61,7 @@ func TestConfList(t *testing.T) {
 				t.Fatalf("conflist = %s", data)
 			}
 			br := conf.Plugins[0]
-			if br.Type != "bridge" || br.Bridge != "navarch0" || !br.IsGateway || !br.HairpinMode || br.PromiscMode {
+			if br.Type != "bridge" || br.Bridge != "cbr0" || !br.IsGateway || !br.HairpinMode || br.PromiscMode {
 				t.Errorf("bridge plugin = %+v", br)
 			}
 			if br.IPMasq == nil || *br.IPMasq {
