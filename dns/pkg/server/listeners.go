@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -109,15 +110,31 @@ func (ls *listeners) bind(addr string) (*listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen udp on %s: %w", addr, err)
 	}
+	// One socket per CPU on the same address (the first one's port, when
+	// addr asked for any): each has its own reader.
+	conns := []*net.UDPConn{pc.(*net.UDPConn)}
+	closeAll := func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	for range runtime.GOMAXPROCS(0) - 1 {
+		more, err := listenUDP(pc.LocalAddr().String())
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("listen udp on %s: %w", addr, err)
+		}
+		conns = append(conns, more.(*net.UDPConn))
+	}
 	ln, err := listenTCP(addr)
 	if err != nil {
-		pc.Close()
+		closeAll()
 		return nil, fmt.Errorf("listen tcp on %s: %w", addr, err)
 	}
 	ref := &handlerRef{}
 	return &listener{
 		ref: ref,
-		udp: newUDPServer(pc.(*net.UDPConn), ref),
+		udp: newUDPServer(conns, ref),
 		tcp: &dns.Server{Listener: ln, Net: "tcp", Handler: ref},
 	}, nil
 }

@@ -14,15 +14,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// udpServer answers DNS on one UDP socket. One reader goroutine reads each
-// query into a pooled worker's buffer and hands it to a goroutine of its
-// own, so the socket is read again at once and a query waiting for an
+// udpServer answers DNS on an address's UDP sockets. Each socket's reader
+// goroutine reads each query into a pooled worker's buffer and hands it to
+// a goroutine of its own, so the socket is read again at once and a query waiting for an
 // upstream (forward) stalls nothing. The worker brings its own read, pack
 // and address buffers, so a query costs no buffer or address allocations.
 // (Long-lived readers serving inline gave more throughput but a p99
 // several times longer under dnsperf: a query queued behind busy readers.)
 type udpServer struct {
-	conn  *net.UDPConn
+	// conns are the address's sockets (SO_REUSEPORT, one per CPU): the
+	// kernel spreads clients over them by flow, each has its reader.
+	conns []*net.UDPConn
 	ref   *handlerRef
 	laddr *net.UDPAddr
 	// pktinfo: the socket is bound to a wildcard address and answers are
@@ -42,10 +44,13 @@ const udpReadSize = 4096
 // the reader waits and queries wait in the socket buffer.
 const maxUDPInflight = 10000
 
-func newUDPServer(conn *net.UDPConn, ref *handlerRef) *udpServer {
-	s := &udpServer{conn: conn, ref: ref, laddr: conn.LocalAddr().(*net.UDPAddr)}
+func newUDPServer(conns []*net.UDPConn, ref *handlerRef) *udpServer {
+	s := &udpServer{conns: conns, ref: ref, laddr: conns[0].LocalAddr().(*net.UDPAddr)}
 	if s.laddr.IP.IsUnspecified() {
-		s.pktinfo = setPktinfo(conn)
+		s.pktinfo = true
+		for _, c := range conns {
+			s.pktinfo = setPktinfo(c) && s.pktinfo
+		}
 	}
 	s.pool.New = func() any {
 		w := &udpWorker{s: s, buf: make([]byte, udpReadSize), out: make([]byte, 0, 1232)}
@@ -59,17 +64,20 @@ func newUDPServer(conn *net.UDPConn, ref *handlerRef) *udpServer {
 	return s
 }
 
-// start starts the reader.
+// start starts the readers.
 func (s *udpServer) start() {
-	s.wg.Add(1)
-	go s.read()
+	for _, c := range s.conns {
+		s.wg.Add(1)
+		go s.read(c)
+	}
 }
 
-func (s *udpServer) read() {
+func (s *udpServer) read(conn *net.UDPConn) {
 	defer s.wg.Done()
 	for {
 		w := s.pool.Get().(*udpWorker)
-		n, oobn, flags, from, err := s.conn.ReadMsgUDPAddrPort(w.buf, w.oob)
+		w.w.conn = conn
+		n, oobn, flags, from, err := conn.ReadMsgUDPAddrPort(w.buf, w.oob)
 		if err != nil {
 			s.pool.Put(w)
 			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
@@ -99,7 +107,9 @@ func (s *udpServer) read() {
 
 func (s *udpServer) close() {
 	s.closed.Store(true)
-	s.conn.Close()
+	for _, c := range s.conns {
+		c.Close()
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
@@ -149,7 +159,9 @@ func (w *udpWorker) formErr(b []byte) {
 // reused for the worker's next query: plugins must not keep it, or the
 // addresses it returns, once ServeDNS has returned (use plugin.Detach).
 type udpWriter struct {
-	s     *udpServer
+	s *udpServer
+	// conn is the socket the query came in on; the answer leaves on it.
+	conn  *net.UDPConn
 	to    netip.AddrPort
 	raddr net.UDPAddr
 	rip   [16]byte
@@ -191,7 +203,7 @@ func (w *udpWriter) WriteMsg(m *dns.Msg) error {
 }
 
 func (w *udpWriter) Write(b []byte) (int, error) {
-	n, _, err := w.s.conn.WriteMsgUDPAddrPort(b, w.src, w.to)
+	n, _, err := w.conn.WriteMsgUDPAddrPort(b, w.src, w.to)
 	return n, err
 }
 
