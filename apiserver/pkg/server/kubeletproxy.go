@@ -1,13 +1,11 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,7 +13,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"navarch.dev/apiserver/pkg/endpoints"
+
+	"navarch.dev/shared/upgradeproxy"
 )
 
 // Kubelet-proxied subresources: pods/log streams, pods/exec, attach and
@@ -365,58 +364,7 @@ func (s *Server) proxyUpgrade(w http.ResponseWriter, r *http.Request, loc *url.U
 	if r.ContentLength == 0 {
 		out.Body = nil
 	}
-	if err := out.Write(backend); err != nil {
+	if err := upgradeproxy.Relay(w, out, backend); err != nil {
 		endpoints.WriteError(w, backendError(err))
-		return
 	}
-	br := bufio.NewReader(backend)
-	resp, err := http.ReadResponse(br, out)
-	if err != nil {
-		endpoints.WriteError(w, backendError(err))
-		return
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		for k, vs := range resp.Header {
-			w.Header()[k] = vs
-		}
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-		return
-	}
-	client, cbuf, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		slog.Error("hijack for upgrade", "err", err)
-		return
-	}
-	defer client.Close()
-	fmt.Fprintf(cbuf, "HTTP/1.1 101 Switching Protocols\r\n")
-	resp.Header.Write(cbuf)
-	cbuf.WriteString("\r\n")
-	if err := cbuf.Flush(); err != nil {
-		return
-	}
-	splice(client, cbuf.Reader, backend, br)
-}
-
-// splice copies a→b and b→a until either direction ends, then closes both.
-func splice(a net.Conn, ar io.Reader, b net.Conn, br io.Reader) {
-	var once sync.Once
-	closeBoth := func() { once.Do(func() { a.Close(); b.Close() }) }
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		io.Copy(b, ar)
-		if cw, ok := b.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		io.Copy(a, br)
-		closeBoth()
-	}()
-	wg.Wait()
-	closeBoth()
 }

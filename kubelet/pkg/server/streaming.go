@@ -1,19 +1,17 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"navarch.dev/shared/upgradeproxy"
 )
 
 // serveExec runs a command in a container (/exec/<ns>/<pod>/<container>):
@@ -186,65 +184,7 @@ func proxyUpgrade(w http.ResponseWriter, r *http.Request, backend net.Conn, targ
 	if r.ContentLength == 0 {
 		out.Body = nil
 	}
-	if err := out.Write(backend); err != nil {
-		writeError(w, fmt.Errorf("write to streaming server: %w", err))
-		return
-	}
-	br := bufio.NewReader(backend)
-	resp, err := http.ReadResponse(br, out)
-	if err != nil {
-		writeError(w, fmt.Errorf("read from streaming server: %w", err))
-		return
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		for k, vs := range resp.Header {
-			w.Header()[k] = vs
-		}
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-		return
-	}
-	client, cbuf, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		slog.Error("hijack for upgrade", "err", err)
-		return
-	}
-	defer client.Close()
-	fmt.Fprintf(cbuf, "HTTP/1.1 101 Switching Protocols\r\n")
-	resp.Header.Write(cbuf)
-	cbuf.WriteString("\r\n")
-	if err := cbuf.Flush(); err != nil {
-		return
-	}
-	splice(client, cbuf.Reader, backend, br)
-}
-
-// splice copies a→b and b→a (each side read through its buffered reader)
-// until either direction ends, then closes both.
-func splice(a net.Conn, ar io.Reader, b net.Conn, br io.Reader) {
-	var once sync.Once
-	closeBoth := func() { once.Do(func() { a.Close(); b.Close() }) }
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		io.Copy(b, ar)
-		closeWrite(b)
-	}()
-	go func() {
-		defer wg.Done()
-		io.Copy(a, br)
-		closeBoth()
-	}()
-	wg.Wait()
-	closeBoth()
-}
-
-// closeWrite half-closes c when it can, so the other side sees EOF while its
-// answer still flows back.
-func closeWrite(c net.Conn) {
-	if cw, ok := c.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
+	if err := upgradeproxy.Relay(w, out, backend); err != nil {
+		writeError(w, fmt.Errorf("runtime streaming server: %w", err))
 	}
 }
