@@ -68,7 +68,7 @@ func run() error {
 		authzMode       = fs.String("authorization-mode", server.AuthorizationAlwaysAllow, "authorization of the API port: AlwaysAllow or Webhook (SubjectAccessReview against the apiserver)")
 		authzAllowTTL   = fs.Duration("authorization-webhook-cache-authorized-ttl", 5*time.Minute, "how long allowed SubjectAccessReview answers are cached")
 		authzDenyTTL    = fs.Duration("authorization-webhook-cache-unauthorized-ttl", 30*time.Second, "how long denied SubjectAccessReview answers are cached")
-		evictionHard    = fs.String("eviction-hard", eviction.DefaultHard, "hard eviction thresholds (signal<quantity or signal<percent%, comma-separated; signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree)")
+		evictionHard    = fs.String("eviction-hard", eviction.DefaultHard, "hard eviction thresholds (signal<quantity or signal<percent%, comma-separated; signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available)")
 		evictionSoft    = fs.String("eviction-soft", "", "soft eviction thresholds, each needing --eviction-soft-grace-period")
 		evictionGrace   = fs.String("eviction-soft-grace-period", "", "grace periods of the soft thresholds (signal=duration, comma-separated)")
 		evictionMaxPod  = fs.Int("eviction-max-pod-grace-period", 0, "largest grace period (seconds) given a pod evicted for a soft threshold (0: the pod's own)")

@@ -2,8 +2,8 @@
 // upstream's kubelet admit handlers do: the pods already admitted plus the
 // new one must fit the node's pod count (--max-pods) and its allocatable
 // CPU, memory and ephemeral storage; and a node under memory pressure
-// refuses BestEffort pods (unless they tolerate the memory-pressure taint),
-// a node under disk pressure every pod.
+// alone refuses BestEffort pods (unless they tolerate the memory-pressure
+// taint), a node under disk or PID pressure every pod but critical ones.
 //
 // A refusal is a value (Result), not an error: the kubelet fails the pod
 // with Result.Reason and Result.Message.
@@ -26,10 +26,11 @@ type Result struct {
 
 // Pressure reports the node conditions the eviction manager holds.
 type Pressure interface {
-	// MemoryPressure and DiskPressure report whether the node is under
-	// that pressure now.
+	// MemoryPressure, DiskPressure and PIDPressure report whether the
+	// node is under that pressure now.
 	MemoryPressure() bool
 	DiskPressure() bool
+	PIDPressure() bool
 }
 
 // Admitter holds the node's allocatable resources.
@@ -55,17 +56,8 @@ func (a *Admitter) Admit(pod *v1.Pod, admitted []*v1.Pod) Result {
 	if IsStatic(pod) {
 		return Result{Admit: true}
 	}
-	if a.pressure != nil {
-		var conds []string
-		if a.pressure.MemoryPressure() && QOSClass(pod) == v1.PodQOSBestEffort && !toleratesPressure(pod, "node.kubernetes.io/memory-pressure") {
-			conds = append(conds, string(v1.NodeMemoryPressure))
-		}
-		if a.pressure.DiskPressure() {
-			conds = append(conds, string(v1.NodeDiskPressure))
-		}
-		if len(conds) > 0 {
-			return Result{Reason: "Evicted", Message: fmt.Sprintf("The node had condition: [%s]. ", strings.Join(conds, ", "))}
-		}
+	if r, refused := a.admitUnderPressure(pod); refused {
+		return r
 	}
 	want := Requests(pod)
 	used := v1.ResourceList{}
@@ -100,6 +92,35 @@ func (a *Admitter) Admit(pod *v1.Pod, admitted []*v1.Pod) Result {
 		}
 	}
 	return Result{Admit: true}
+}
+
+// admitUnderPressure is upstream's eviction admission: under memory
+// pressure alone only BestEffort pods that do not tolerate the
+// memory-pressure taint are refused; under any other pressure (disk, PID)
+// every pod is. Critical pods are always let in. A refusal names every
+// pressure the node is under.
+func (a *Admitter) admitUnderPressure(pod *v1.Pod) (Result, bool) {
+	if a.pressure == nil || IsCritical(pod) {
+		return Result{}, false
+	}
+	var conds []string
+	if a.pressure.MemoryPressure() {
+		conds = append(conds, string(v1.NodeMemoryPressure))
+	}
+	if a.pressure.DiskPressure() {
+		conds = append(conds, string(v1.NodeDiskPressure))
+	}
+	if a.pressure.PIDPressure() {
+		conds = append(conds, string(v1.NodePIDPressure))
+	}
+	if len(conds) == 0 {
+		return Result{}, false
+	}
+	if len(conds) == 1 && conds[0] == string(v1.NodeMemoryPressure) &&
+		(QOSClass(pod) != v1.PodQOSBestEffort || toleratesPressure(pod, "node.kubernetes.io/memory-pressure")) {
+		return Result{}, false
+	}
+	return Result{Reason: "Evicted", Message: fmt.Sprintf("The node had condition: [%s]. ", strings.Join(conds, " "))}, true
 }
 
 // amount is a quantity in upstream's units for the message: millicores
@@ -176,6 +197,17 @@ func QOSClass(pod *v1.Pod) v1.PodQOSClass {
 func IsStatic(pod *v1.Pod) bool {
 	src := pod.Annotations["kubernetes.io/config.source"]
 	return (src != "" && src != "api") || pod.Annotations["kubernetes.io/config.mirror"] != ""
+}
+
+// systemCriticalPriority is the priority from which a pod is critical
+// (upstream's scheduling.SystemCriticalPriority).
+const systemCriticalPriority = 2_000_000_000
+
+// IsCritical reports whether the pod is critical to the node, as upstream
+// counts them: static and mirror pods, and pods of system-critical
+// priority. Critical pods are admitted under pressure and never evicted.
+func IsCritical(pod *v1.Pod) bool {
+	return IsStatic(pod) || (pod.Spec.Priority != nil && *pod.Spec.Priority >= systemCriticalPriority)
 }
 
 // toleratesPressure reports whether the pod tolerates the NoSchedule taint

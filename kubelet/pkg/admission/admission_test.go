@@ -61,10 +61,13 @@ func pods(n int, opts ...opt) []*v1.Pod {
 	return out
 }
 
-type pressure struct{ mem, disk bool }
+type pressure struct{ mem, disk, pid bool }
 
 func (p pressure) MemoryPressure() bool { return p.mem }
 func (p pressure) DiskPressure() bool   { return p.disk }
+func (p pressure) PIDPressure() bool    { return p.pid }
+
+func priority(v int32) opt { return func(p *v1.Pod) { p.Spec.Priority = &v } }
 
 func TestAdmit(t *testing.T) {
 	node := v1.ResourceList{
@@ -119,6 +122,27 @@ func TestAdmit(t *testing.T) {
 		{
 			name: "disk pressure refuses every pod", pod: makePod("new", requests("100m", "10Mi")), pressure: pressure{disk: true},
 			want: Result{Reason: "Evicted", Message: "The node had condition: [DiskPressure]. "},
+		},
+		{
+			name: "PID pressure refuses every pod", pod: makePod("new", requests("100m", "10Mi")), pressure: pressure{pid: true},
+			want: Result{Reason: "Evicted", Message: "The node had condition: [PIDPressure]. "},
+		},
+		{
+			name: "PID pressure refuses BestEffort pods tolerating memory pressure", pod: makePod("new", tolerates("node.kubernetes.io/memory-pressure")),
+			pressure: pressure{pid: true}, want: Result{Reason: "Evicted", Message: "The node had condition: [PIDPressure]. "},
+		},
+		{
+			name: "memory and PID pressure refuse Burstable pods too, naming both", pod: makePod("new", requests("", "10Mi")),
+			pressure: pressure{mem: true, pid: true}, want: Result{Reason: "Evicted", Message: "The node had condition: [MemoryPressure PIDPressure]. "},
+		},
+		{name: "static pods are admitted under PID pressure", pod: makePod("new", static), pressure: pressure{pid: true}, want: Result{Admit: true}},
+		{
+			name: "system-critical pods are admitted under disk and PID pressure", pod: makePod("new", priority(2_000_001_000)),
+			pressure: pressure{disk: true, pid: true}, want: Result{Admit: true},
+		},
+		{
+			name: "a high but not critical priority does not help", pod: makePod("new", priority(1_000_000_000)),
+			pressure: pressure{pid: true}, want: Result{Reason: "Evicted", Message: "The node had condition: [PIDPressure]. "},
 		},
 	}
 	for _, tt := range tests {

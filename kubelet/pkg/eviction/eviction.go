@@ -1,14 +1,16 @@
 // Package eviction is the kubelet's eviction manager: every monitoring
-// interval it compares the node's memory, disk and inode availability (from
-// the stats the kubelet collects) with the eviction thresholds
-// (--eviction-hard, --eviction-soft with grace periods), reports
-// MemoryPressure and DiskPressure for the Node's conditions and admission,
-// and, while a threshold is met, first reclaims what the node itself can
-// (unused images, for disk signals) and then evicts one pod at a time,
-// ranked as upstream ranks them: pods using more than they request first,
-// then lower priority, then larger usage above the request. An evicted pod
-// is stopped and fails with reason Evicted and a message that names the
-// resource.
+// interval it compares the node's memory, disk, inode and process ID
+// availability (from the stats the kubelet collects) with the eviction
+// thresholds (--eviction-hard, --eviction-soft with grace periods), reports
+// MemoryPressure, DiskPressure and PIDPressure for the Node's conditions and
+// admission, and, while a threshold is met, first reclaims what the node
+// itself can (unused images, for disk signals) and then evicts one pod at a
+// time, ranked as upstream ranks them: for memory and disk, pods using more
+// than they request first, then lower priority, then larger usage above
+// the request; for process IDs, lower priority first, then more processes.
+// An evicted pod is stopped and fails with reason Evicted, a message that
+// names the resource and the DisruptionTarget condition (the pod worker's
+// Evict).
 package eviction
 
 import (
@@ -37,7 +39,8 @@ type Pods interface {
 	// ActivePods returns the pods admitted and not finished.
 	ActivePods() []*v1.Pod
 	// Evict stops the pod within grace and fails it with reason Evicted
-	// and message.
+	// and message, and with a DisruptionTarget condition (reason
+	// TerminationByKubelet) carrying message.
 	Evict(pod *v1.Pod, message string, grace time.Duration)
 }
 
@@ -106,9 +109,8 @@ func (m *Manager) MemoryPressure() bool { return m.pressure(v1.NodeMemoryPressur
 // DiskPressure reports the node's DiskPressure condition.
 func (m *Manager) DiskPressure() bool { return m.pressure(v1.NodeDiskPressure) }
 
-// PIDPressure reports the node's PIDPressure condition (not observed:
-// always false).
-func (m *Manager) PIDPressure() bool { return false }
+// PIDPressure reports the node's PIDPressure condition.
+func (m *Manager) PIDPressure() bool { return m.pressure(v1.NodePIDPressure) }
 
 func (m *Manager) pressure(c v1.NodeConditionType) bool {
 	m.mu.Lock()
@@ -145,6 +147,12 @@ func observe(sum *stats.Summary) map[Signal]observation {
 			out[inodes] = observation{*resource.NewQuantity(int64(*f.InodesFree), resource.DecimalSI), *resource.NewQuantity(int64(*f.Inodes), resource.DecimalSI)}
 		}
 	}
+	if r := n.Rlimit; r != nil && r.MaxPID != nil && r.NumOfRunningProcesses != nil {
+		out[SignalPIDAvailable] = observation{
+			*resource.NewQuantity(*r.MaxPID-*r.NumOfRunningProcesses, resource.DecimalSI),
+			*resource.NewQuantity(*r.MaxPID, resource.DecimalSI),
+		}
+	}
 	fs(n.Fs, SignalNodeFsAvailable, SignalNodeFsInodesFree)
 	if n.Runtime != nil {
 		fs(n.Runtime.ImageFs, SignalImageFsAvailable, SignalImageFsInodesFree)
@@ -172,11 +180,17 @@ func met(thresholds []Threshold, obs map[Signal]observation) []Threshold {
 }
 
 func condition(s Signal) v1.NodeConditionType {
-	if s == SignalMemoryAvailable {
+	switch s {
+	case SignalMemoryAvailable:
 		return v1.NodeMemoryPressure
+	case SignalPIDAvailable:
+		return v1.NodePIDPressure
 	}
 	return v1.NodeDiskPressure
 }
+
+// resourcePIDs is the resource PID eviction reclaims, as upstream names it.
+const resourcePIDs v1.ResourceName = "pids"
 
 // resourceOf is the resource a signal's eviction reclaims, as upstream
 // names it in messages.
@@ -186,6 +200,8 @@ func resourceOf(s Signal) v1.ResourceName {
 		return v1.ResourceMemory
 	case SignalNodeFsInodesFree, SignalImageFsInodesFree:
 		return "inodes"
+	case SignalPIDAvailable:
+		return resourcePIDs
 	}
 	return v1.ResourceEphemeralStorage
 }
@@ -238,7 +254,7 @@ func (m *Manager) Synchronize(ctx context.Context) (*v1.Pod, error) {
 	avail := obs[t.Signal].available
 	slog.Warn("eviction threshold met", "threshold", t.String(), "available", avail.String())
 
-	if t.Signal != SignalMemoryAvailable && m.reclaim != nil {
+	if condition(t.Signal) == v1.NodeDiskPressure && m.reclaim != nil {
 		freed, err := m.reclaim.DeleteUnusedImages(ctx)
 		if err != nil {
 			slog.Warn("eviction: removing unused images", "err", err)
@@ -261,7 +277,7 @@ func (m *Manager) Synchronize(ctx context.Context) (*v1.Pod, error) {
 	}
 	var cands []*v1.Pod
 	for _, p := range m.pods.ActivePods() {
-		if admission.IsStatic(p) {
+		if admission.IsCritical(p) {
 			continue // critical pods are not evicted
 		}
 		cands = append(cands, p)
@@ -270,7 +286,11 @@ func (m *Manager) Synchronize(ctx context.Context) (*v1.Pod, error) {
 		return nil, fmt.Errorf("eviction: threshold %s met, but no pod can be evicted", t)
 	}
 	res := resourceOf(t.Signal)
-	rank(cands, res, usage)
+	if res == resourcePIDs {
+		rankByProcesses(cands, usage)
+	} else {
+		rank(cands, res, usage)
+	}
 	victim := cands[0]
 	grace := hardEvictionGrace
 	if t.Soft {
@@ -357,6 +377,35 @@ func rank(pods []*v1.Pod, res v1.ResourceName, usage map[string]stats.PodStats) 
 			return a.prio < b.prio
 		}
 		return a.over > b.over
+	})
+}
+
+// rankByProcesses orders pods for PID eviction as upstream does: lower
+// priority first, then more processes first. Pods without a process count
+// go last among their priority.
+func rankByProcesses(pods []*v1.Pod, usage map[string]stats.PodStats) {
+	type key struct {
+		prio  int32
+		known bool
+		procs uint64
+	}
+	keys := map[*v1.Pod]key{}
+	for _, p := range pods {
+		k := key{prio: priority(p)}
+		if s, ok := usage[string(p.UID)]; ok && s.ProcessStats != nil && s.ProcessStats.ProcessCount != nil {
+			k.known, k.procs = true, *s.ProcessStats.ProcessCount
+		}
+		keys[p] = k
+	}
+	sort.SliceStable(pods, func(i, j int) bool {
+		a, b := keys[pods[i]], keys[pods[j]]
+		if a.prio != b.prio {
+			return a.prio < b.prio
+		}
+		if a.known != b.known {
+			return a.known
+		}
+		return a.procs > b.procs
 	})
 }
 

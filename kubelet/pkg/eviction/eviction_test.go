@@ -26,6 +26,8 @@ type node struct {
 	memAvail uint64 // of 4Gi
 	fsAvail  uint64 // of 100Gi
 	imagesGi uint64 // unused images that reclaiming frees
+	maxPID   int64  // 0: no rlimit stats
+	tasks    int64
 	pods     []*v1.Pod
 	usage    map[string]stats.PodStats
 	evicted  []string
@@ -42,6 +44,10 @@ func (n *node) Summary(context.Context) (*stats.Summary, error) {
 		Memory: &stats.MemoryStats{AvailableBytes: u64(n.memAvail), WorkingSetBytes: u64(4*gi - n.memAvail)},
 		Fs:     &stats.FsStats{AvailableBytes: u64(n.fsAvail), CapacityBytes: u64(100 * gi), InodesFree: u64(900), Inodes: u64(1000)},
 	}}
+	if n.maxPID > 0 {
+		maxPID, tasks := n.maxPID, n.tasks
+		s.Node.Rlimit = &stats.RlimitStats{MaxPID: &maxPID, NumOfRunningProcesses: &tasks}
+	}
 	for _, p := range n.pods {
 		if u, ok := n.usage[p.Name]; ok {
 			u.PodRef = stats.PodReference{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID)}
@@ -264,7 +270,12 @@ func TestParseThresholds(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{name: "upstream defaults", spec: DefaultHard, want: "imagefs.available<15%,memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%"},
+		{name: "upstream defaults", spec: DefaultHard, want: "imagefs.available<15%,imagefs.inodesFree<5%,memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%"},
+		{name: "pid absolute", spec: "pid.available<2000", want: "pid.available<2k"},
+		{name: "pid percentage", spec: " pid.available < 12.5% ", want: "pid.available<12.5%"},
+		{name: "pid with memory", spec: "memory.available<1Gi,pid.available<5%", want: "memory.available<1Gi,pid.available<5%"},
+		{name: "pid negative", spec: "pid.available<-5", wantErr: "must not be negative"},
+		{name: "pid soft", spec: "pid.available<10%", soft: true, grace: map[Signal]time.Duration{SignalPIDAvailable: time.Minute}, want: "pid.available<10%"},
 		{name: "unknown signal", spec: "cpu.available<1", wantErr: `unknown signal "cpu.available"`},
 		{name: "no operator", spec: "memory.available=1Gi", wantErr: "want signal<quantity"},
 		{name: "bad quantity", spec: "memory.available<lots", wantErr: "memory.available<lots"},

@@ -20,11 +20,14 @@ const (
 	SignalNodeFsInodesFree  Signal = "nodefs.inodesFree"
 	SignalImageFsAvailable  Signal = "imagefs.available"
 	SignalImageFsInodesFree Signal = "imagefs.inodesFree"
+	// SignalPIDAvailable is the node's process IDs left: the smaller of
+	// kernel.pid_max and kernel.threads-max less the tasks that exist.
+	SignalPIDAvailable Signal = "pid.available"
 )
 
 var signals = map[Signal]bool{
 	SignalMemoryAvailable: true, SignalNodeFsAvailable: true, SignalNodeFsInodesFree: true,
-	SignalImageFsAvailable: true, SignalImageFsInodesFree: true,
+	SignalImageFsAvailable: true, SignalImageFsInodesFree: true, SignalPIDAvailable: true,
 }
 
 // Threshold is met when its signal's available amount falls below Value,
@@ -55,8 +58,10 @@ func (t Threshold) quantity(capacity resource.Quantity) resource.Quantity {
 	return *resource.NewQuantity(int64(float64(capacity.Value())*t.Percentage), resource.BinarySI)
 }
 
-// DefaultHard is upstream's --eviction-hard default.
-const DefaultHard = "memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%"
+// DefaultHard is upstream's --eviction-hard default on Linux. Like
+// upstream's, it has no pid.available threshold: PID pressure is only
+// watched where an operator sets one.
+const DefaultHard = "memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%,imagefs.inodesFree<5%"
 
 // ParseThresholds reads a --eviction-hard or --eviction-soft value:
 // comma-separated signal<quantity or signal<percent% items. For soft

@@ -472,27 +472,40 @@ type apiWriter struct{ client kubernetes.Interface }
 
 func (a *apiWriter) WriteStatus(ctx context.Context, pod *v1.Pod, st v1.PodStatus) error {
 	p := pod.DeepCopy()
-	p.Status = st
-	// Conditions the kubelet does not own (readiness gates, DisruptionTarget)
-	// are kept.
-	for _, c := range pod.Status.Conditions {
-		if !owned(c.Type) {
-			p.Status.Conditions = append(p.Status.Conditions, c)
-		}
-	}
+	p.Status = mergeStatus(pod.Status, st)
 	_, err := a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) {
 		fresh, gerr := a.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		if gerr != nil || fresh.UID != pod.UID {
 			return err
 		}
-		fresh.Status = p.Status
+		fresh.Status = mergeStatus(fresh.Status, st)
 		_, err = a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, fresh, metav1.UpdateOptions{})
 	}
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	return err
+}
+
+// mergeStatus is the status to write: the kubelet's st, with the
+// conditions of the stored status old that st does not set and the kubelet
+// does not own kept. Readiness gates are others'; DisruptionTarget is
+// shared: the kubelet sets it on the pods it evicts (and then its own
+// wins), the API's eviction and the controllers on others (and theirs is
+// kept).
+func mergeStatus(old, st v1.PodStatus) v1.PodStatus {
+	set := map[v1.PodConditionType]bool{}
+	for _, c := range st.Conditions {
+		set[c.Type] = true
+	}
+	out := *st.DeepCopy()
+	for _, c := range old.Conditions {
+		if !owned(c.Type) && !set[c.Type] {
+			out.Conditions = append(out.Conditions, c)
+		}
+	}
+	return out
 }
 
 func owned(t v1.PodConditionType) bool {

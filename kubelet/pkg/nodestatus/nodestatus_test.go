@@ -30,8 +30,8 @@ func conditions(t *testing.T, n *v1.Node) map[v1.NodeConditionType]v1.NodeCondit
 	return out
 }
 
-// TestPressureConditions: the Node's MemoryPressure and DiskPressure follow
-// the eviction manager, with upstream's reasons.
+// TestPressureConditions: the Node's MemoryPressure, DiskPressure and
+// PIDPressure follow the eviction manager, with upstream's reasons.
 func TestPressureConditions(t *testing.T) {
 	client := fake.NewSimpleClientset()
 	p := &pressure{}
@@ -62,8 +62,24 @@ func TestPressureConditions(t *testing.T) {
 	if d := c[v1.NodeDiskPressure]; d.Status != v1.ConditionTrue || d.Reason != "KubeletHasDiskPressure" {
 		t.Errorf("DiskPressure = %+v, want True KubeletHasDiskPressure", d)
 	}
-	if pid := c[v1.NodePIDPressure]; pid.Status != v1.ConditionFalse {
-		t.Errorf("PIDPressure = %+v, want False", pid)
+	if pid := c[v1.NodePIDPressure]; pid.Status != v1.ConditionFalse || pid.Reason != "KubeletHasSufficientPID" {
+		t.Errorf("PIDPressure = %+v, want False KubeletHasSufficientPID", pid)
+	}
+
+	p.mem, p.disk, p.pid = false, false, true
+	last = r.now().Add(-2 * time.Minute)
+	if err := r.syncStatus(ctx, &last); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = client.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c = conditions(t, n)
+	if pid := c[v1.NodePIDPressure]; pid.Status != v1.ConditionTrue || pid.Reason != "KubeletHasInsufficientPID" || pid.Message != "kubelet has insufficient PID available" {
+		t.Errorf("PIDPressure = %+v, want True KubeletHasInsufficientPID", pid)
+	}
+	if m := c[v1.NodeMemoryPressure]; m.Status != v1.ConditionFalse {
+		t.Errorf("MemoryPressure = %+v, want False once the memory pressure is gone", m)
 	}
 }
 

@@ -234,6 +234,23 @@ func (w *Worker) computeStatus(pod *v1.Pod, obs *observed) v1.PodStatus {
 	return st
 }
 
+// disruptionCondition is the DisruptionTarget condition of a pod the
+// kubelet fails on its own account (evicts), as upstream sets it; it keeps
+// the transition time it already has in the pod's status.
+func (w *Worker) disruptionCondition(pod *v1.Pod, message string) v1.PodCondition {
+	c := v1.PodCondition{
+		Type: v1.DisruptionTarget, Status: v1.ConditionTrue,
+		Reason: v1.PodReasonTerminationByKubelet, Message: message,
+		LastTransitionTime: metav1.Unix(w.now().Unix(), 0),
+	}
+	for _, old := range pod.Status.Conditions {
+		if old.Type == v1.DisruptionTarget && old.Status == v1.ConditionTrue {
+			c.LastTransitionTime, c.LastProbeTime = old.LastTransitionTime, old.LastProbeTime
+		}
+	}
+	return c
+}
+
 // readinessGates reports whether every readiness gate condition is True.
 func readinessGates(pod *v1.Pod) bool {
 	for _, g := range pod.Spec.ReadinessGates {

@@ -206,6 +206,9 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 		case failed:
 			st = w.computeStatus(pod, obs)
 			st.Phase, st.Reason, st.Message = v1.PodFailed, term.reason, term.message
+			if term.disruption {
+				st.Conditions = append(st.Conditions, w.disruptionCondition(pod, term.message))
+			}
 		case (p == v1.PodSucceeded || p == v1.PodFailed) && len(obs.sandboxes) == 0 && len(obs.byName) == 0:
 			// Nothing of the pod is left in the runtime (it was rejected,
 			// or cleaned up before a restart): its last status stands.
@@ -214,6 +217,13 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 			st = w.computeStatus(pod, obs)
 			if p == v1.PodSucceeded || p == v1.PodFailed {
 				st.Phase, st.Reason, st.Message = p, pod.Status.Reason, pod.Status.Message
+				// An evicted pod keeps its DisruptionTarget after a
+				// restart of the kubelet, which forgot the eviction.
+				for _, c := range pod.Status.Conditions {
+					if c.Type == v1.DisruptionTarget {
+						st.Conditions = append(st.Conditions, c)
+					}
+				}
 			}
 		}
 		return syncResult{status: st, stopped: true}, nil

@@ -154,8 +154,11 @@ type terminalStatus struct {
 	reason, message string
 	grace           time.Duration
 	// rejected pods never ran: their status is only phase, reason and
-	// message.
+	// message (upstream sets no DisruptionTarget on them either).
 	rejected bool
+	// disruption marks the pod with the DisruptionTarget condition
+	// (evicted pods, as upstream since PodDisruptionConditions).
+	disruption bool
 }
 
 // Options carry the worker's collaborators; nil ones are optional.
@@ -482,12 +485,13 @@ func (w *Worker) ActivePods() []*v1.Pod {
 }
 
 // Evict stops the pod's containers within grace and fails the pod with
-// reason Evicted and message, as upstream's eviction manager does. The pod
-// stays in the API (phase Failed) until it is deleted.
+// reason Evicted and message, and the DisruptionTarget condition (reason
+// TerminationByKubelet, with message), as upstream's eviction manager does.
+// The pod stays in the API (phase Failed) until it is deleted.
 func (w *Worker) Evict(pod *v1.Pod, message string, grace time.Duration) {
 	w.mu.Lock()
 	if _, ok := w.terminal[pod.UID]; !ok {
-		w.terminal[pod.UID] = terminalStatus{reason: "Evicted", message: message, grace: grace}
+		w.terminal[pod.UID] = terminalStatus{reason: "Evicted", message: message, grace: grace, disruption: true}
 	}
 	w.mu.Unlock()
 	w.queue.Add(key(pod))

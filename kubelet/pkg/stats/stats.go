@@ -1,8 +1,10 @@
 // Package stats collects the node's and its pods' resource usage — the
 // /stats/summary of the kubelet's API and what the eviction manager
-// watches: node CPU and memory from /proc, the node filesystem (the
-// kubelet's root directory) and image filesystem from statfs and CRI, and
-// per container CPU, memory and writable layer usage from CRI.
+// watches: node CPU and memory from /proc, the node's process limit and
+// count (rlimit) from /proc, the node filesystem (the kubelet's root
+// directory) and image filesystem from statfs and CRI, per container CPU,
+// memory and writable layer usage from CRI, and per pod the number of
+// processes its containers run, from their cgroups.
 package stats
 
 import (
@@ -39,6 +41,24 @@ type NodeStats struct {
 	Memory    *MemoryStats  `json:"memory,omitempty"`
 	Fs        *FsStats      `json:"fs,omitempty"`
 	Runtime   *RuntimeStats `json:"runtime,omitempty"`
+	// Rlimit is the node's limit on and use of process IDs.
+	Rlimit *RlimitStats `json:"rlimit,omitempty"`
+}
+
+// RlimitStats are the node's process limit and count, as upstream reports
+// them: MaxPID is the smaller of kernel.pid_max and kernel.threads-max
+// (both limit the number of tasks), NumOfRunningProcesses the number of
+// tasks (threads) that exist now.
+type RlimitStats struct {
+	Time                  metav1.Time `json:"time"`
+	MaxPID                *int64      `json:"maxpid,omitempty"`
+	NumOfRunningProcesses *int64      `json:"curproc,omitempty"`
+}
+
+// ProcessStats are a pod's processes.
+type ProcessStats struct {
+	// ProcessCount is the number of processes its containers run.
+	ProcessCount *uint64 `json:"process_count,omitempty"`
 }
 
 // RuntimeStats are the container runtime's filesystems.
@@ -63,6 +83,9 @@ type PodStats struct {
 	// EphemeralStorage is what the pod writes to the node's disk: its
 	// containers' writable layers and logs.
 	EphemeralStorage *FsStats `json:"ephemeral-storage,omitempty"`
+	// ProcessStats count the processes of the pod's containers (not its
+	// sandbox), as upstream does.
+	ProcessStats *ProcessStats `json:"process_stats,omitempty"`
 }
 
 // ContainerStats are one container's usage.
@@ -109,6 +132,10 @@ type Provider struct {
 	img        runtimeapi.ImageServiceClient
 	pods       func() []*v1.Pod
 	cpu        cpuSampler
+	// procRoot and cgroupRoot are where procfs and the cgroup hierarchies
+	// are mounted (tests point them at fakes).
+	procRoot   string
+	cgroupRoot string
 }
 
 // NewProvider returns a Provider for node nodeName whose filesystem is the
@@ -116,7 +143,8 @@ type Provider struct {
 // returns the node's pods with their current statuses. img may be nil
 // (no image filesystem stats).
 func NewProvider(nodeName, rootDir, podLogRoot string, rt runtimeapi.RuntimeServiceClient, img runtimeapi.ImageServiceClient, pods func() []*v1.Pod) *Provider {
-	return &Provider{nodeName: nodeName, rootDir: rootDir, podLogRoot: podLogRoot, rt: rt, img: img, pods: pods}
+	return &Provider{nodeName: nodeName, rootDir: rootDir, podLogRoot: podLogRoot, rt: rt, img: img, pods: pods,
+		procRoot: "/proc", cgroupRoot: "/sys/fs/cgroup"}
 }
 
 func u64(v uint64) *uint64 { return &v }
@@ -163,6 +191,7 @@ func (s *Provider) Summary(ctx context.Context) (*Summary, error) {
 	if s.rootDir != "" {
 		sum.Node.Fs = statfs(s.rootDir, now)
 	}
+	sum.Node.Rlimit = rlimit(s.procRoot, now)
 	if s.img != nil {
 		if info, err := s.img.ImageFsInfo(ctx, &runtimeapi.ImageFsInfoRequest{}); err == nil && len(info.ImageFilesystems) > 0 {
 			fs := info.ImageFilesystems[0]
@@ -244,6 +273,9 @@ func (s *Provider) Summary(ctx context.Context) (*Summary, error) {
 			disk += dirSize(filepath.Join(s.podLogRoot, p.Namespace+"_"+p.Name+"_"+string(p.UID)))
 		}
 		ps.EphemeralStorage = &FsStats{Time: now, UsedBytes: u64(disk)}
+		if n, ok := s.processCount(p.UID, perPod[string(p.UID)]); ok {
+			ps.ProcessStats = &ProcessStats{ProcessCount: u64(n)}
+		}
 		sum.Pods = append(sum.Pods, ps)
 	}
 	return sum, nil
