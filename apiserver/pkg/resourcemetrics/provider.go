@@ -17,6 +17,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"navarch.dev/shared/statsummary"
 )
 
 // Source lists the nodes and pods metrics are served for.
@@ -28,7 +30,7 @@ type Source interface {
 
 // Kubelets fetches a node's summary from its kubelet.
 type Kubelets interface {
-	Summary(ctx context.Context, node *corev1.Node) (*Summary, error)
+	Summary(ctx context.Context, node *corev1.Node) (*statsummary.Summary, error)
 }
 
 // Defaults of Provider.
@@ -65,7 +67,7 @@ func (p *Provider) clock() time.Time {
 // scrape is one summary and when it arrived.
 type scrape struct {
 	at  time.Time
-	sum *Summary
+	sum *statsummary.Summary
 }
 
 type nodeState struct {
@@ -201,7 +203,7 @@ func (p *Provider) fetch(ctx context.Context, n *corev1.Node) (*scrape, error) {
 
 // cpuUsage is the CPU rate between two samples of cumulative CPU time,
 // taken at the scrape times; ok is false without two good samples.
-func cpuUsage(prev, cur *CPUStats, prevAt, curAt time.Time) (resource.Quantity, time.Duration, bool) {
+func cpuUsage(prev, cur *statsummary.CPUStats, prevAt, curAt time.Time) (resource.Quantity, time.Duration, bool) {
 	if prev == nil || cur == nil || prev.UsageCoreNanoSeconds == nil || cur.UsageCoreNanoSeconds == nil {
 		return resource.Quantity{}, 0, false
 	}
@@ -215,7 +217,7 @@ func cpuUsage(prev, cur *CPUStats, prevAt, curAt time.Time) (resource.Quantity, 
 	return *resource.NewScaledQuantity(int64(rate), resource.Nano), window, true
 }
 
-func memoryUsage(m *MemoryStats) (resource.Quantity, bool) {
+func memoryUsage(m *statsummary.MemoryStats) (resource.Quantity, bool) {
 	if m == nil || m.WorkingSetBytes == nil {
 		return resource.Quantity{}, false
 	}
@@ -247,7 +249,7 @@ func containerUsage(s [2]*scrape, uid string) ([]string, []usage, bool) {
 	if prev == nil || cur == nil {
 		return nil, nil, false
 	}
-	find := func(sum *Summary) *PodStats {
+	find := func(sum *statsummary.Summary) *statsummary.PodStats {
 		for i := range sum.Pods {
 			if sum.Pods[i].PodRef.UID == uid {
 				return &sum.Pods[i]
@@ -268,7 +270,7 @@ func containerUsage(s [2]*scrape, uid string) ([]string, []usage, bool) {
 			// An older instance of a restarted container.
 			continue
 		}
-		var was *CPUStats
+		var was *statsummary.CPUStats
 		if b, ok := before[c.Name]; ok {
 			was = b.CPU
 		}
@@ -289,11 +291,11 @@ func containerUsage(s [2]*scrape, uid string) ([]string, []usage, bool) {
 // latestByName picks, for each container name, the instance with the
 // newest CPU sample: a summary may list a restarted container's exited
 // instance beside the running one.
-func latestByName(cs []ContainerStats) map[string]ContainerStats {
-	out := map[string]ContainerStats{}
+func latestByName(cs []statsummary.ContainerStats) map[string]statsummary.ContainerStats {
+	out := map[string]statsummary.ContainerStats{}
 	for _, c := range cs {
 		o, seen := out[c.Name]
-		if !seen || (c.CPU != nil && (o.CPU == nil || !c.CPU.Time.Before(o.CPU.Time))) {
+		if !seen || (c.CPU != nil && (o.CPU == nil || !c.CPU.Time.Before(&o.CPU.Time))) {
 			out[c.Name] = c
 		}
 	}

@@ -11,16 +11,18 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"navarch.dev/shared/statsummary"
 )
 
 func u64(v uint64) *uint64 { return &v }
 
 func TestCPUUsage(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	cum := func(v uint64) *CPUStats { return &CPUStats{UsageCoreNanoSeconds: u64(v)} }
+	cum := func(v uint64) *statsummary.CPUStats { return &statsummary.CPUStats{UsageCoreNanoSeconds: u64(v)} }
 	tests := []struct {
 		name       string
-		prev, cur  *CPUStats
+		prev, cur  *statsummary.CPUStats
 		dt         time.Duration
 		wantMilli  int64
 		wantWindow time.Duration
@@ -31,7 +33,7 @@ func TestCPUUsage(t *testing.T) {
 		{name: "idle", prev: cum(5e9), cur: cum(5e9), dt: 15 * time.Second, wantMilli: 0, wantWindow: 15 * time.Second, wantOK: true},
 		{name: "counter restarted", prev: cum(5e9), cur: cum(1e9), dt: 15 * time.Second},
 		{name: "no previous sample", cur: cum(1e9), dt: time.Second},
-		{name: "no cumulative time", prev: &CPUStats{UsageNanoCores: u64(5)}, cur: &CPUStats{UsageNanoCores: u64(5)}, dt: time.Second},
+		{name: "no cumulative time", prev: &statsummary.CPUStats{UsageNanoCores: u64(5)}, cur: &statsummary.CPUStats{UsageNanoCores: u64(5)}, dt: time.Second},
 		{name: "same scrape", prev: cum(1), cur: cum(2), dt: 0},
 	}
 	for _, tc := range tests {
@@ -51,10 +53,10 @@ func TestCPUUsage(t *testing.T) {
 type fakeKubelets struct {
 	mu    sync.Mutex
 	calls map[string]int
-	sum   func(node string, call int) (*Summary, error)
+	sum   func(node string, call int) (*statsummary.Summary, error)
 }
 
-func (f *fakeKubelets) Summary(_ context.Context, n *corev1.Node) (*Summary, error) {
+func (f *fakeKubelets) Summary(_ context.Context, n *corev1.Node) (*statsummary.Summary, error) {
 	f.mu.Lock()
 	f.calls[n.Name]++
 	c := f.calls[n.Name]
@@ -89,15 +91,15 @@ func TestProviderScrapes(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
 	// Cumulative CPU grows with the fake clock: 250m for the node, 100m
 	// for the pod's container.
-	k := &fakeKubelets{calls: map[string]int{}, sum: func(n string, call int) (*Summary, error) {
+	k := &fakeKubelets{calls: map[string]int{}, sum: func(n string, call int) (*statsummary.Summary, error) {
 		if n == "broken" {
 			return nil, errors.New("connection refused")
 		}
 		secs := uint64(now().Sub(time.Unix(5000, 0)) / time.Second)
-		return &Summary{
-			Node: NodeStats{NodeName: n, CPU: &CPUStats{UsageCoreNanoSeconds: u64(secs * 250e6)}, Memory: &MemoryStats{WorkingSetBytes: u64(1 << 30)}},
-			Pods: []PodStats{{PodRef: PodReference{Name: "p", Namespace: "ns", UID: "uid-p"}, Containers: []ContainerStats{
-				{Name: "c", CPU: &CPUStats{UsageCoreNanoSeconds: u64(secs * 100e6)}, Memory: &MemoryStats{WorkingSetBytes: u64(10 << 20)}},
+		return &statsummary.Summary{
+			Node: statsummary.NodeStats{NodeName: n, CPU: &statsummary.CPUStats{UsageCoreNanoSeconds: u64(secs * 250e6)}, Memory: &statsummary.MemoryStats{WorkingSetBytes: u64(1 << 30)}},
+			Pods: []statsummary.PodStats{{PodRef: statsummary.PodReference{Name: "p", Namespace: "ns", UID: "uid-p"}, Containers: []statsummary.ContainerStats{
+				{Name: "c", CPU: &statsummary.CPUStats{UsageCoreNanoSeconds: u64(secs * 100e6)}, Memory: &statsummary.MemoryStats{WorkingSetBytes: u64(10 << 20)}},
 			}}},
 		}, nil
 	}}
@@ -150,16 +152,16 @@ func TestProviderScrapes(t *testing.T) {
 
 func TestContainerUsage(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	ctr := func(name string, at time.Time, cum uint64, mem uint64) ContainerStats {
-		return ContainerStats{Name: name, CPU: &CPUStats{Time: at, UsageCoreNanoSeconds: u64(cum)}, Memory: &MemoryStats{WorkingSetBytes: u64(mem)}}
+	ctr := func(name string, at time.Time, cum uint64, mem uint64) statsummary.ContainerStats {
+		return statsummary.ContainerStats{Name: name, CPU: &statsummary.CPUStats{Time: metav1.NewTime(at), UsageCoreNanoSeconds: u64(cum)}, Memory: &statsummary.MemoryStats{WorkingSetBytes: u64(mem)}}
 	}
-	pod := func(cs ...ContainerStats) *Summary {
-		return &Summary{Pods: []PodStats{{PodRef: PodReference{Name: "p", Namespace: "ns", UID: "u"}, Containers: cs}}}
+	pod := func(cs ...statsummary.ContainerStats) *statsummary.Summary {
+		return &statsummary.Summary{Pods: []statsummary.PodStats{{PodRef: statsummary.PodReference{Name: "p", Namespace: "ns", UID: "u"}, Containers: cs}}}
 	}
 	prevAt, curAt := t0, t0.Add(10*time.Second)
 	tests := []struct {
 		name      string
-		prev, cur *Summary
+		prev, cur *statsummary.Summary
 		want      map[string]int64 // container → millicores
 		wantOK    bool
 	}{
@@ -167,8 +169,8 @@ func TestContainerUsage(t *testing.T) {
 			want: map[string]int64{"a": 100, "b": 500}, wantOK: true},
 		{name: "restarted container listed twice", prev: pod(ctr("a", prevAt, 8e9, 1)),
 			cur: pod(ctr("a", prevAt, 8e9, 1), ctr("a", curAt, 9e9, 1)), want: map[string]int64{"a": 100}, wantOK: true},
-		{name: "pod new since the previous scrape", prev: &Summary{}, cur: pod(ctr("a", curAt, 1e9, 1))},
-		{name: "container without memory", prev: pod(ctr("a", prevAt, 0, 1)), cur: pod(ContainerStats{Name: "a", CPU: &CPUStats{Time: curAt, UsageCoreNanoSeconds: u64(1e9)}})},
+		{name: "pod new since the previous scrape", prev: &statsummary.Summary{}, cur: pod(ctr("a", curAt, 1e9, 1))},
+		{name: "container without memory", prev: pod(ctr("a", prevAt, 0, 1)), cur: pod(statsummary.ContainerStats{Name: "a", CPU: &statsummary.CPUStats{Time: metav1.NewTime(curAt), UsageCoreNanoSeconds: u64(1e9)}})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,12 +26,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"navarch.dev/kubelet/pkg/admission"
-	"navarch.dev/kubelet/pkg/stats"
+	"navarch.dev/shared/statsummary"
 )
 
 // Stats is where observations come from.
 type Stats interface {
-	Summary(ctx context.Context) (*stats.Summary, error)
+	Summary(ctx context.Context) (*statsummary.Summary, error)
 }
 
 // Pods is the pod worker as the eviction manager sees it.
@@ -126,7 +126,7 @@ type observation struct {
 
 func bytesQ(v uint64) resource.Quantity { return *resource.NewQuantity(int64(v), resource.BinarySI) }
 
-func observe(sum *stats.Summary) map[Signal]observation {
+func observe(sum *statsummary.Summary) map[Signal]observation {
 	out := map[Signal]observation{}
 	n := sum.Node
 	if mem := n.Memory; mem != nil && mem.AvailableBytes != nil {
@@ -136,7 +136,7 @@ func observe(sum *stats.Summary) map[Signal]observation {
 		}
 		out[SignalMemoryAvailable] = observation{bytesQ(*mem.AvailableBytes), bytesQ(capacity)}
 	}
-	fs := func(f *stats.FsStats, bytes, inodes Signal) {
+	fs := func(f *statsummary.FsStats, bytes, inodes Signal) {
 		if f == nil {
 			return
 		}
@@ -271,7 +271,7 @@ func (m *Manager) Synchronize(ctx context.Context) (*v1.Pod, error) {
 		}
 	}
 
-	usage := map[string]stats.PodStats{}
+	usage := map[string]statsummary.PodStats{}
 	for _, p := range sum.Pods {
 		usage[p.PodRef.UID] = p
 	}
@@ -315,7 +315,7 @@ func podGrace(p *v1.Pod) time.Duration {
 }
 
 // usageOf is a pod's use of res, and whether it is known.
-func usageOf(res v1.ResourceName, s stats.PodStats, ok bool) (resource.Quantity, bool) {
+func usageOf(res v1.ResourceName, s statsummary.PodStats, ok bool) (resource.Quantity, bool) {
 	if !ok {
 		return resource.Quantity{}, false
 	}
@@ -349,7 +349,7 @@ func priority(p *v1.Pod) int32 {
 // rank orders pods for eviction: those using more of res than they
 // request first, then lower priority first, then larger usage above the
 // request first. Pods without stats go last.
-func rank(pods []*v1.Pod, res v1.ResourceName, usage map[string]stats.PodStats) {
+func rank(pods []*v1.Pod, res v1.ResourceName, usage map[string]statsummary.PodStats) {
 	type key struct {
 		known   bool
 		exceeds bool
@@ -383,7 +383,7 @@ func rank(pods []*v1.Pod, res v1.ResourceName, usage map[string]stats.PodStats) 
 // rankByProcesses orders pods for PID eviction as upstream does: lower
 // priority first, then more processes first. Pods without a process count
 // go last among their priority.
-func rankByProcesses(pods []*v1.Pod, usage map[string]stats.PodStats) {
+func rankByProcesses(pods []*v1.Pod, usage map[string]statsummary.PodStats) {
 	type key struct {
 		prio  int32
 		known bool
@@ -412,7 +412,7 @@ func rankByProcesses(pods []*v1.Pod, usage map[string]stats.PodStats) {
 // message is upstream's eviction message: the resource, the threshold and
 // what was available, and for memory the containers using more than they
 // request.
-func message(p *v1.Pod, res v1.ResourceName, threshold, available resource.Quantity, s stats.PodStats) string {
+func message(p *v1.Pod, res v1.ResourceName, threshold, available resource.Quantity, s statsummary.PodStats) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "The node was low on resource: %v. Threshold quantity: %v, available: %v. ", res, threshold.String(), available.String())
 	if res != v1.ResourceMemory {

@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"navarch.dev/kubelet/pkg/stats"
+	"navarch.dev/shared/statsummary"
 )
 
 const (
@@ -29,7 +29,7 @@ type node struct {
 	maxPID   int64  // 0: no rlimit stats
 	tasks    int64
 	pods     []*v1.Pod
-	usage    map[string]stats.PodStats
+	usage    map[string]statsummary.PodStats
 	evicted  []string
 	graces   []time.Duration
 	messages []string
@@ -37,20 +37,20 @@ type node struct {
 
 func u64(v uint64) *uint64 { return &v }
 
-func (n *node) Summary(context.Context) (*stats.Summary, error) {
+func (n *node) Summary(context.Context) (*statsummary.Summary, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s := &stats.Summary{Node: stats.NodeStats{
-		Memory: &stats.MemoryStats{AvailableBytes: u64(n.memAvail), WorkingSetBytes: u64(4*gi - n.memAvail)},
-		Fs:     &stats.FsStats{AvailableBytes: u64(n.fsAvail), CapacityBytes: u64(100 * gi), InodesFree: u64(900), Inodes: u64(1000)},
+	s := &statsummary.Summary{Node: statsummary.NodeStats{
+		Memory: &statsummary.MemoryStats{AvailableBytes: u64(n.memAvail), WorkingSetBytes: u64(4*gi - n.memAvail)},
+		Fs:     &statsummary.FsStats{AvailableBytes: u64(n.fsAvail), CapacityBytes: u64(100 * gi), InodesFree: u64(900), Inodes: u64(1000)},
 	}}
 	if n.maxPID > 0 {
 		maxPID, tasks := n.maxPID, n.tasks
-		s.Node.Rlimit = &stats.RlimitStats{MaxPID: &maxPID, NumOfRunningProcesses: &tasks}
+		s.Node.Rlimit = &statsummary.RlimitStats{MaxPID: &maxPID, NumOfRunningProcesses: &tasks}
 	}
 	for _, p := range n.pods {
 		if u, ok := n.usage[p.Name]; ok {
-			u.PodRef = stats.PodReference{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID)}
+			u.PodRef = statsummary.PodReference{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID)}
 			s.Pods = append(s.Pods, u)
 		}
 	}
@@ -107,15 +107,15 @@ func prio(v int32) podOpt { return func(p *v1.Pod) { p.Spec.Priority = &v } }
 
 func static(p *v1.Pod) { p.Annotations = map[string]string{"kubernetes.io/config.source": "file"} }
 
-func memUse(bytes uint64) stats.PodStats {
-	return stats.PodStats{
-		Memory:     &stats.MemoryStats{WorkingSetBytes: u64(bytes)},
-		Containers: []stats.ContainerStats{{Name: "c", Memory: &stats.MemoryStats{WorkingSetBytes: u64(bytes)}}},
+func memUse(bytes uint64) statsummary.PodStats {
+	return statsummary.PodStats{
+		Memory:     &statsummary.MemoryStats{WorkingSetBytes: u64(bytes)},
+		Containers: []statsummary.ContainerStats{{Name: "c", Memory: &statsummary.MemoryStats{WorkingSetBytes: u64(bytes)}}},
 	}
 }
 
-func diskUse(bytes uint64) stats.PodStats {
-	return stats.PodStats{EphemeralStorage: &stats.FsStats{UsedBytes: u64(bytes)}}
+func diskUse(bytes uint64) statsummary.PodStats {
+	return statsummary.PodStats{EphemeralStorage: &statsummary.FsStats{UsedBytes: u64(bytes)}}
 }
 
 func hard(t *testing.T) []Threshold {
@@ -137,13 +137,13 @@ func TestSynchronize(t *testing.T) {
 	}{
 		{
 			name: "no pressure",
-			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, pods: []*v1.Pod{makePod("a")}, usage: map[string]stats.PodStats{"a": memUse(500 * mi)}},
+			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, pods: []*v1.Pod{makePod("a")}, usage: map[string]statsummary.PodStats{"a": memUse(500 * mi)}},
 		},
 		{
 			name: "memory: the pod above its request goes before a bigger one within it",
 			node: &node{memAvail: 50 * mi, fsAvail: 50 * gi,
 				pods:  []*v1.Pod{makePod("big-within", memRequest("2Gi")), makePod("small-over", memRequest("100Mi"))},
-				usage: map[string]stats.PodStats{"big-within": memUse(1500 * mi), "small-over": memUse(200 * mi)}},
+				usage: map[string]statsummary.PodStats{"big-within": memUse(1500 * mi), "small-over": memUse(200 * mi)}},
 			wantEvicted: "small-over", wantMem: true,
 			wantMessage: "The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi. Container c was using 200Mi, request is 100Mi, has larger consumption of memory. ",
 		},
@@ -151,7 +151,7 @@ func TestSynchronize(t *testing.T) {
 			name: "memory: among pods above their requests, lower priority first",
 			node: &node{memAvail: 50 * mi, fsAvail: 50 * gi,
 				pods:  []*v1.Pod{makePod("hog", prio(1000)), makePod("modest", prio(0))},
-				usage: map[string]stats.PodStats{"hog": memUse(2 * gi), "modest": memUse(100 * mi)}},
+				usage: map[string]statsummary.PodStats{"hog": memUse(2 * gi), "modest": memUse(100 * mi)}},
 			wantEvicted: "modest", wantMem: true,
 			wantMessage: "The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi. Container c was using 100Mi, request is 0, has larger consumption of memory. ",
 		},
@@ -159,7 +159,7 @@ func TestSynchronize(t *testing.T) {
 			name: "memory: same priority, the larger use above the request first",
 			node: &node{memAvail: 50 * mi, fsAvail: 50 * gi,
 				pods:  []*v1.Pod{makePod("a", memRequest("1Gi")), makePod("b"), makePod("c")},
-				usage: map[string]stats.PodStats{"a": memUse(1200 * mi), "b": memUse(300 * mi), "c": memUse(100 * mi)}},
+				usage: map[string]statsummary.PodStats{"a": memUse(1200 * mi), "b": memUse(300 * mi), "c": memUse(100 * mi)}},
 			wantEvicted: "b", wantMem: true,
 			wantMessage: "The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi. Container c was using 300Mi, request is 0, has larger consumption of memory. ",
 		},
@@ -167,14 +167,14 @@ func TestSynchronize(t *testing.T) {
 			name: "static pods are not evicted",
 			node: &node{memAvail: 50 * mi, fsAvail: 50 * gi,
 				pods:  []*v1.Pod{makePod("etcd", static), makePod("web", memRequest("1Gi"))},
-				usage: map[string]stats.PodStats{"etcd": memUse(2 * gi), "web": memUse(100 * mi)}},
+				usage: map[string]statsummary.PodStats{"etcd": memUse(2 * gi), "web": memUse(100 * mi)}},
 			wantEvicted: "web", wantMem: true,
 			wantMessage: "The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi. ",
 		},
 		{
 			name: "disk: unused images are removed first, and that is enough",
 			node: &node{memAvail: 2 * gi, fsAvail: 5 * gi, imagesGi: 10,
-				pods: []*v1.Pod{makePod("a")}, usage: map[string]stats.PodStats{"a": diskUse(3 * gi)}},
+				pods: []*v1.Pod{makePod("a")}, usage: map[string]statsummary.PodStats{"a": diskUse(3 * gi)}},
 			wantDisk: true,
 		},
 		{
@@ -183,7 +183,7 @@ func TestSynchronize(t *testing.T) {
 			name: "disk: images are not enough; the biggest writer goes",
 			node: &node{memAvail: 2 * gi, fsAvail: 5 * gi, imagesGi: 1,
 				pods:  []*v1.Pod{makePod("small"), makePod("big")},
-				usage: map[string]stats.PodStats{"small": diskUse(1 * gi), "big": diskUse(3 * gi)}},
+				usage: map[string]statsummary.PodStats{"small": diskUse(1 * gi), "big": diskUse(3 * gi)}},
 			wantEvicted: "big", wantDisk: true,
 			wantMessage: "The node was low on resource: ephemeral-storage. Threshold quantity: 15Gi, available: 6Gi. ",
 		},
@@ -230,7 +230,7 @@ func TestSoftThresholdAndTransition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{memAvail: 800 * mi, fsAvail: 50 * gi, pods: []*v1.Pod{makePod("a")}, usage: map[string]stats.PodStats{"a": memUse(500 * mi)}}
+	n := &node{memAvail: 800 * mi, fsAvail: 50 * gi, pods: []*v1.Pod{makePod("a")}, usage: map[string]statsummary.PodStats{"a": memUse(500 * mi)}}
 	m := New(Config{Thresholds: append(hard(t), soft...), MaxPodGracePeriod: 10 * time.Second}, n, n, nil)
 	clock := time.Unix(1_700_000_000, 0)
 	m.now = func() time.Time { return clock }

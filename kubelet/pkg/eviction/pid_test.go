@@ -7,11 +7,11 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
-	"navarch.dev/kubelet/pkg/stats"
+	"navarch.dev/shared/statsummary"
 )
 
-func procs(n uint64) stats.PodStats {
-	return stats.PodStats{ProcessStats: &stats.ProcessStats{ProcessCount: u64(n)}}
+func procs(n uint64) statsummary.PodStats {
+	return statsummary.PodStats{ProcessStats: &statsummary.ProcessStats{ProcessCount: u64(n)}}
 }
 
 func thresholds(t *testing.T, spec string) []Threshold {
@@ -39,13 +39,13 @@ func TestPIDPressure(t *testing.T) {
 			name: "absolute threshold not met",
 			spec: "pid.available<1000",
 			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, maxPID: 32768, tasks: 31000,
-				pods: []*v1.Pod{makePod("a")}, usage: map[string]stats.PodStats{"a": procs(100)}},
+				pods: []*v1.Pod{makePod("a")}, usage: map[string]statsummary.PodStats{"a": procs(100)}},
 		},
 		{
 			name: "absolute threshold met",
 			spec: "pid.available<1000",
 			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, maxPID: 32768, tasks: 32268,
-				pods: []*v1.Pod{makePod("few"), makePod("many")}, usage: map[string]stats.PodStats{"few": procs(3), "many": procs(400)}},
+				pods: []*v1.Pod{makePod("few"), makePod("many")}, usage: map[string]statsummary.PodStats{"few": procs(3), "many": procs(400)}},
 			wantEvicted: "many", wantPID: true,
 			wantMessage: "The node was low on resource: pids. Threshold quantity: 1k, available: 500. ",
 		},
@@ -54,13 +54,13 @@ func TestPIDPressure(t *testing.T) {
 			name: "percentage threshold not met",
 			spec: "pid.available<10%",
 			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, maxPID: 32768, tasks: 29000,
-				pods: []*v1.Pod{makePod("a")}, usage: map[string]stats.PodStats{"a": procs(100)}},
+				pods: []*v1.Pod{makePod("a")}, usage: map[string]statsummary.PodStats{"a": procs(100)}},
 		},
 		{
 			name: "percentage threshold met",
 			spec: "pid.available<10%",
 			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, maxPID: 32768, tasks: 30000,
-				pods: []*v1.Pod{makePod("a")}, usage: map[string]stats.PodStats{"a": procs(100)}},
+				pods: []*v1.Pod{makePod("a")}, usage: map[string]statsummary.PodStats{"a": procs(100)}},
 			wantEvicted: "a", wantPID: true,
 			wantMessage: "The node was low on resource: pids. Threshold quantity: 3276, available: 2768. ",
 		},
@@ -69,7 +69,7 @@ func TestPIDPressure(t *testing.T) {
 			spec: "pid.available<1000",
 			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, maxPID: 32768, tasks: 32768,
 				pods:  []*v1.Pod{makePod("important-forker", prio(1000)), makePod("quiet", prio(0)), makePod("quieter", prio(0))},
-				usage: map[string]stats.PodStats{"important-forker": procs(5000), "quiet": procs(20), "quieter": procs(2)}},
+				usage: map[string]statsummary.PodStats{"important-forker": procs(5000), "quiet": procs(20), "quieter": procs(2)}},
 			wantEvicted: "quiet", wantPID: true,
 			wantMessage: "The node was low on resource: pids. Threshold quantity: 1k, available: 0. ",
 		},
@@ -78,7 +78,7 @@ func TestPIDPressure(t *testing.T) {
 			spec: "pid.available<1000",
 			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, maxPID: 32768, tasks: 32000,
 				pods:  []*v1.Pod{makePod("unknown"), makePod("one")},
-				usage: map[string]stats.PodStats{"one": procs(1)}},
+				usage: map[string]statsummary.PodStats{"one": procs(1)}},
 			wantEvicted: "one", wantPID: true,
 			wantMessage: "The node was low on resource: pids. Threshold quantity: 1k, available: 768. ",
 		},
@@ -87,14 +87,14 @@ func TestPIDPressure(t *testing.T) {
 			spec: "pid.available<1000",
 			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, maxPID: 32768, tasks: 32000,
 				pods:  []*v1.Pod{makePod("etcd", static), makePod("dns", prio(2_000_000_000)), makePod("web", prio(5))},
-				usage: map[string]stats.PodStats{"etcd": procs(900), "dns": procs(800), "web": procs(1)}},
+				usage: map[string]statsummary.PodStats{"etcd": procs(900), "dns": procs(800), "web": procs(1)}},
 			wantEvicted: "web", wantPID: true,
 			wantMessage: "The node was low on resource: pids. Threshold quantity: 1k, available: 768. ",
 		},
 		{
 			name: "no rlimit stats: no signal, no pressure",
 			spec: "pid.available<1000",
-			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, pods: []*v1.Pod{makePod("a")}, usage: map[string]stats.PodStats{"a": procs(100)}},
+			node: &node{memAvail: 2 * gi, fsAvail: 50 * gi, pods: []*v1.Pod{makePod("a")}, usage: map[string]statsummary.PodStats{"a": procs(100)}},
 		},
 	}
 	for _, tt := range tests {
@@ -144,7 +144,7 @@ func TestPIDPressureTransition(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := &node{memAvail: 2 * gi, fsAvail: 50 * gi, maxPID: 10000, tasks: 1000,
-		pods: []*v1.Pod{makePod("a")}, usage: map[string]stats.PodStats{"a": procs(10)}}
+		pods: []*v1.Pod{makePod("a")}, usage: map[string]statsummary.PodStats{"a": procs(10)}}
 	m := New(Config{Thresholds: soft, PressureTransitionPeriod: 30 * time.Second}, n, n, nil)
 	clock := time.Unix(1_700_000_000, 0)
 	m.now = func() time.Time { return clock }

@@ -36,8 +36,8 @@ import (
 	authorizationclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"navarch.dev/kubelet/pkg/stats"
 	"navarch.dev/shared/pki"
+	"navarch.dev/shared/statsummary"
 )
 
 // Config configures the servers.
@@ -78,7 +78,7 @@ type Deps struct {
 	Client kubernetes.Interface
 	// Stats answers /stats/summary.
 	Stats interface {
-		Summary(ctx context.Context) (*stats.Summary, error)
+		Summary(ctx context.Context) (*statsummary.Summary, error)
 	}
 }
 
@@ -97,7 +97,7 @@ type Server struct {
 	decisions     *ttlCache[decision]
 
 	stats interface {
-		Summary(ctx context.Context) (*stats.Summary, error)
+		Summary(ctx context.Context) (*statsummary.Summary, error)
 	}
 }
 

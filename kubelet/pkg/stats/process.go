@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"navarch.dev/shared/statsummary"
 )
 
 // rlimit reads the node's task limit and count under procRoot, as
@@ -19,8 +21,8 @@ import (
 // (the fourth field, "running/total"), or sysinfo(2) when that cannot be
 // read (sysinfo truncates counts above 65535, so loadavg comes first). It
 // returns nil when it learns neither.
-func rlimit(procRoot string, now metav1.Time) *RlimitStats {
-	out := &RlimitStats{Time: now}
+func rlimit(procRoot string, now metav1.Time) *statsummary.RlimitStats {
+	out := &statsummary.RlimitStats{Time: now}
 	for _, f := range []string{"sys/kernel/pid_max", "sys/kernel/threads-max"} {
 		v, err := readInt(filepath.Join(procRoot, f))
 		if err != nil || v < 0 {

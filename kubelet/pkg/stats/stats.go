@@ -21,107 +21,12 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"navarch.dev/shared/statsummary"
 )
 
 // labelPodUID is the runtime label naming a container's pod (podworker's).
 const labelPodUID = "io.kubernetes.pod.uid"
-
-// Summary is /stats/summary, with the JSON field names of upstream's
-// stats/v1alpha1 Summary (the parts Navarch fills).
-type Summary struct {
-	Node NodeStats  `json:"node"`
-	Pods []PodStats `json:"pods"`
-}
-
-// NodeStats are the node's usage.
-type NodeStats struct {
-	NodeName  string        `json:"nodeName"`
-	StartTime metav1.Time   `json:"startTime"`
-	CPU       *CPUStats     `json:"cpu,omitempty"`
-	Memory    *MemoryStats  `json:"memory,omitempty"`
-	Fs        *FsStats      `json:"fs,omitempty"`
-	Runtime   *RuntimeStats `json:"runtime,omitempty"`
-	// Rlimit is the node's limit on and use of process IDs.
-	Rlimit *RlimitStats `json:"rlimit,omitempty"`
-}
-
-// RlimitStats are the node's process limit and count, as upstream reports
-// them: MaxPID is the smaller of kernel.pid_max and kernel.threads-max
-// (both limit the number of tasks), NumOfRunningProcesses the number of
-// tasks (threads) that exist now.
-type RlimitStats struct {
-	Time                  metav1.Time `json:"time"`
-	MaxPID                *int64      `json:"maxpid,omitempty"`
-	NumOfRunningProcesses *int64      `json:"curproc,omitempty"`
-}
-
-// ProcessStats are a pod's processes.
-type ProcessStats struct {
-	// ProcessCount is the number of processes its containers run.
-	ProcessCount *uint64 `json:"process_count,omitempty"`
-}
-
-// RuntimeStats are the container runtime's filesystems.
-type RuntimeStats struct {
-	ImageFs *FsStats `json:"imageFs,omitempty"`
-}
-
-// PodReference names a pod.
-type PodReference struct {
-	Name      string `json:"name"`
-	Namespace string `json:"namespace"`
-	UID       string `json:"uid"`
-}
-
-// PodStats are a pod's usage, the sum of its containers'.
-type PodStats struct {
-	PodRef     PodReference     `json:"podRef"`
-	StartTime  metav1.Time      `json:"startTime"`
-	Containers []ContainerStats `json:"containers"`
-	CPU        *CPUStats        `json:"cpu,omitempty"`
-	Memory     *MemoryStats     `json:"memory,omitempty"`
-	// EphemeralStorage is what the pod writes to the node's disk: its
-	// containers' writable layers and logs.
-	EphemeralStorage *FsStats `json:"ephemeral-storage,omitempty"`
-	// ProcessStats count the processes of the pod's containers (not its
-	// sandbox), as upstream does.
-	ProcessStats *ProcessStats `json:"process_stats,omitempty"`
-}
-
-// ContainerStats are one container's usage.
-type ContainerStats struct {
-	Name      string       `json:"name"`
-	StartTime metav1.Time  `json:"startTime"`
-	CPU       *CPUStats    `json:"cpu,omitempty"`
-	Memory    *MemoryStats `json:"memory,omitempty"`
-	Rootfs    *FsStats     `json:"rootfs,omitempty"`
-}
-
-// CPUStats: usageNanoCores is the recent rate, usageCoreNanoSeconds the total.
-type CPUStats struct {
-	Time                 metav1.Time `json:"time"`
-	UsageNanoCores       *uint64     `json:"usageNanoCores,omitempty"`
-	UsageCoreNanoSeconds *uint64     `json:"usageCoreNanoSeconds,omitempty"`
-}
-
-// MemoryStats are in bytes.
-type MemoryStats struct {
-	Time            metav1.Time `json:"time"`
-	AvailableBytes  *uint64     `json:"availableBytes,omitempty"`
-	UsageBytes      *uint64     `json:"usageBytes,omitempty"`
-	WorkingSetBytes *uint64     `json:"workingSetBytes,omitempty"`
-}
-
-// FsStats are in bytes and inodes.
-type FsStats struct {
-	Time           metav1.Time `json:"time"`
-	AvailableBytes *uint64     `json:"availableBytes,omitempty"`
-	CapacityBytes  *uint64     `json:"capacityBytes,omitempty"`
-	UsedBytes      *uint64     `json:"usedBytes,omitempty"`
-	InodesFree     *uint64     `json:"inodesFree,omitempty"`
-	Inodes         *uint64     `json:"inodes,omitempty"`
-	InodesUsed     *uint64     `json:"inodesUsed,omitempty"`
-}
 
 // Provider collects summaries.
 type Provider struct {
@@ -150,13 +55,13 @@ func NewProvider(nodeName, rootDir, podLogRoot string, rt runtimeapi.RuntimeServ
 func u64(v uint64) *uint64 { return &v }
 
 // statfs reports the filesystem holding path.
-func statfs(path string, now metav1.Time) *FsStats {
+func statfs(path string, now metav1.Time) *statsummary.FsStats {
 	var st syscall.Statfs_t
 	if syscall.Statfs(path, &st) != nil {
 		return nil
 	}
 	bs := uint64(st.Bsize)
-	return &FsStats{Time: now, AvailableBytes: u64(st.Bavail * bs), CapacityBytes: u64(st.Blocks * bs), UsedBytes: u64((st.Blocks - st.Bfree) * bs),
+	return &statsummary.FsStats{Time: now, AvailableBytes: u64(st.Bavail * bs), CapacityBytes: u64(st.Blocks * bs), UsedBytes: u64((st.Blocks - st.Bfree) * bs),
 		InodesFree: u64(st.Ffree), Inodes: u64(st.Files), InodesUsed: u64(st.Files - st.Ffree)}
 }
 
@@ -175,18 +80,18 @@ func dirSize(dir string) uint64 {
 }
 
 // Summary collects the node's and its pods' usage now.
-func (s *Provider) Summary(ctx context.Context) (*Summary, error) {
+func (s *Provider) Summary(ctx context.Context) (*statsummary.Summary, error) {
 	now := metav1.Now()
-	sum := &Summary{Node: NodeStats{NodeName: s.nodeName, StartTime: bootTime()}, Pods: []PodStats{}}
+	sum := &statsummary.Summary{Node: statsummary.NodeStats{NodeName: s.nodeName, StartTime: bootTime()}, Pods: []statsummary.PodStats{}}
 	if total, ok := s.cpu.sample(); ok {
-		sum.Node.CPU = &CPUStats{Time: now, UsageCoreNanoSeconds: u64(total.usage)}
+		sum.Node.CPU = &statsummary.CPUStats{Time: now, UsageCoreNanoSeconds: u64(total.usage)}
 		if total.rate > 0 {
 			sum.Node.CPU.UsageNanoCores = u64(total.rate)
 		}
 	}
 	if mem, ok := meminfo(); ok {
 		used := mem["MemTotal"] - mem["MemAvailable"]
-		sum.Node.Memory = &MemoryStats{Time: now, AvailableBytes: u64(mem["MemAvailable"]), UsageBytes: u64(used), WorkingSetBytes: u64(used)}
+		sum.Node.Memory = &statsummary.MemoryStats{Time: now, AvailableBytes: u64(mem["MemAvailable"]), UsageBytes: u64(used), WorkingSetBytes: u64(used)}
 	}
 	if s.rootDir != "" {
 		sum.Node.Fs = statfs(s.rootDir, now)
@@ -202,7 +107,7 @@ func (s *Provider) Summary(ctx context.Context) (*Summary, error) {
 				if fs.InodesUsed != nil {
 					st.InodesUsed = u64(fs.InodesUsed.Value)
 				}
-				sum.Node.Runtime = &RuntimeStats{ImageFs: st}
+				sum.Node.Runtime = &statsummary.RuntimeStats{ImageFs: st}
 			}
 		}
 	}
@@ -218,7 +123,7 @@ func (s *Provider) Summary(ctx context.Context) (*Summary, error) {
 		perPod[uid] = append(perPod[uid], cs)
 	}
 	for _, p := range s.pods() {
-		ps := PodStats{PodRef: PodReference{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID)}, Containers: []ContainerStats{}}
+		ps := statsummary.PodStats{PodRef: statsummary.PodReference{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID)}, Containers: []statsummary.ContainerStats{}}
 		if p.Status.StartTime != nil {
 			ps.StartTime = *p.Status.StartTime
 		}
@@ -226,14 +131,14 @@ func (s *Provider) Summary(ctx context.Context) (*Summary, error) {
 		hasCPU, hasMem := false, false
 		for _, cs := range perPod[string(p.UID)] {
 			name := cs.GetAttributes().GetMetadata().GetName()
-			c := ContainerStats{Name: name}
+			c := statsummary.ContainerStats{Name: name}
 			for _, st := range p.Status.ContainerStatuses {
 				if st.Name == name && st.State.Running != nil {
 					c.StartTime = st.State.Running.StartedAt
 				}
 			}
 			if cpu := cs.GetCpu(); cpu != nil {
-				c.CPU = &CPUStats{Time: metav1.NewTime(time.Unix(0, cpu.Timestamp))}
+				c.CPU = &statsummary.CPUStats{Time: metav1.NewTime(time.Unix(0, cpu.Timestamp))}
 				if v := cpu.GetUsageCoreNanoSeconds(); v != nil {
 					c.CPU.UsageCoreNanoSeconds = u64(v.Value)
 					cpuTotal += v.Value
@@ -245,7 +150,7 @@ func (s *Provider) Summary(ctx context.Context) (*Summary, error) {
 				}
 			}
 			if mem := cs.GetMemory(); mem != nil {
-				c.Memory = &MemoryStats{Time: metav1.NewTime(time.Unix(0, mem.Timestamp))}
+				c.Memory = &statsummary.MemoryStats{Time: metav1.NewTime(time.Unix(0, mem.Timestamp))}
 				if v := mem.GetUsageBytes(); v != nil {
 					c.Memory.UsageBytes = u64(v.Value)
 					memUsage += v.Value
@@ -258,23 +163,23 @@ func (s *Provider) Summary(ctx context.Context) (*Summary, error) {
 				}
 			}
 			if fs := cs.GetWritableLayer(); fs != nil && fs.UsedBytes != nil {
-				c.Rootfs = &FsStats{Time: metav1.NewTime(time.Unix(0, fs.Timestamp)), UsedBytes: u64(fs.UsedBytes.Value)}
+				c.Rootfs = &statsummary.FsStats{Time: metav1.NewTime(time.Unix(0, fs.Timestamp)), UsedBytes: u64(fs.UsedBytes.Value)}
 				disk += fs.UsedBytes.Value
 			}
 			ps.Containers = append(ps.Containers, c)
 		}
 		if hasCPU {
-			ps.CPU = &CPUStats{Time: now, UsageCoreNanoSeconds: u64(cpuTotal), UsageNanoCores: u64(cpuRate)}
+			ps.CPU = &statsummary.CPUStats{Time: now, UsageCoreNanoSeconds: u64(cpuTotal), UsageNanoCores: u64(cpuRate)}
 		}
 		if hasMem {
-			ps.Memory = &MemoryStats{Time: now, UsageBytes: u64(memUsage), WorkingSetBytes: u64(memWS)}
+			ps.Memory = &statsummary.MemoryStats{Time: now, UsageBytes: u64(memUsage), WorkingSetBytes: u64(memWS)}
 		}
 		if s.podLogRoot != "" {
 			disk += dirSize(filepath.Join(s.podLogRoot, p.Namespace+"_"+p.Name+"_"+string(p.UID)))
 		}
-		ps.EphemeralStorage = &FsStats{Time: now, UsedBytes: u64(disk)}
+		ps.EphemeralStorage = &statsummary.FsStats{Time: now, UsedBytes: u64(disk)}
 		if n, ok := s.processCount(p.UID, perPod[string(p.UID)]); ok {
-			ps.ProcessStats = &ProcessStats{ProcessCount: u64(n)}
+			ps.ProcessStats = &statsummary.ProcessStats{ProcessCount: u64(n)}
 		}
 		sum.Pods = append(sum.Pods, ps)
 	}

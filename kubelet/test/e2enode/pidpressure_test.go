@@ -15,6 +15,7 @@ import (
 	"navarch.dev/kubelet/internal/nodetest"
 	"navarch.dev/kubelet/pkg/eviction"
 	"navarch.dev/kubelet/pkg/stats"
+	"navarch.dev/shared/statsummary"
 )
 
 // nodeCondition polls the Node until its condition of type typ has status
@@ -62,7 +63,7 @@ func TestEvictionUnderPIDPressure(t *testing.T) {
 	// The summary the kubelet serves, from the machine's containerd and
 	// cgroups.
 	summaries := stats.NewProvider(node, "/", "", rt.RuntimeService(), nil, func() []*v1.Pod { return []*v1.Pod{running} })
-	var sum *stats.Summary
+	var sum *statsummary.Summary
 	poll(t, "forker's three processes in the summary", func() (bool, error) {
 		var err error
 		if sum, err = summaries.Summary(ctx); err != nil {

@@ -20,7 +20,7 @@ import (
 
 	"navarch.dev/apiserver/testserver"
 	"navarch.dev/kubelet/internal/nodetest"
-	"navarch.dev/kubelet/pkg/stats"
+	"navarch.dev/shared/statsummary"
 )
 
 // TestReadOnlyPort reads /healthz, /pods and /stats/summary of a running
@@ -69,7 +69,7 @@ func TestReadOnlyPort(t *testing.T) {
 	if p := pods.Items[0]; p.Name != "ro" || p.Spec.NodeName != node || len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Running == nil {
 		t.Errorf("/pods item = %s on %s, statuses %+v", p.Name, p.Spec.NodeName, p.Status.ContainerStatuses)
 	}
-	var sum stats.Summary
+	var sum statsummary.Summary
 	poll(t, "/stats/summary with the pod's usage", func() (bool, error) {
 		body, err := get("http://" + roAddr + "/stats/summary")
 		if err != nil {
@@ -95,7 +95,7 @@ func TestReadOnlyPort(t *testing.T) {
 		if err != nil {
 			return false, err
 		}
-		var s stats.Summary
+		var s statsummary.Summary
 		if err := json.Unmarshal([]byte(body), &s); err != nil || len(s.Pods) != 1 || s.Pods[0].EphemeralStorage.UsedBytes == nil {
 			return false, err
 		}
