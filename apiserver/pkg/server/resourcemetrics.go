@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"navarch.dev/apiserver/pkg/registry"
-	"navarch.dev/apiserver/pkg/resourcemetrics"
+	"navarch.dev/shared/statsummary"
 )
 
 // metricsSource lists nodes and pods for metrics.k8s.io from the watch caches.
@@ -46,7 +46,7 @@ type kubeletSummaries struct{ s *Server }
 // maxSummaryBytes bounds a summary (a node of 110 pods is well under it).
 const maxSummaryBytes = 16 << 20
 
-func (k kubeletSummaries) Summary(ctx context.Context, node *corev1.Node) (*resourcemetrics.Summary, error) {
+func (k kubeletSummaries) Summary(ctx context.Context, node *corev1.Node) (*statsummary.Summary, error) {
 	loc, err := k.s.kubeletLocation(ctx, node.Name)
 	if err != nil {
 		return nil, err
@@ -64,7 +64,7 @@ func (k kubeletSummaries) Summary(ctx context.Context, node *corev1.Node) (*reso
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("kubelet %s: GET /stats/summary: %s", node.Name, resp.Status)
 	}
-	var sum resourcemetrics.Summary
+	var sum statsummary.Summary
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxSummaryBytes)).Decode(&sum); err != nil {
 		return nil, fmt.Errorf("kubelet %s: decode summary: %w", node.Name, err)
 	}
