@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"navarch.dev/apiserver/pkg/server"
 	"navarch.dev/apiserver/testserver"
 )
 
@@ -68,10 +69,11 @@ type Env struct {
 }
 
 // Start starts an apiserver for t and returns an environment using it.
-func Start(t testing.TB) *Env {
+// modify may change the apiserver's options, as for testserver.Start.
+func Start(t testing.TB, modify ...func(*server.Options)) *Env {
 	t.Helper()
 	bin := Binary(t)
-	ts := testserver.Start(t)
+	ts := testserver.Start(t, modify...)
 	return &Env{Server: ts, Kubeconfig: ts.Kubeconfig, Home: t.TempDir(), bin: bin}
 }
 

@@ -125,7 +125,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EmbeddedEtcdClientURL, "embedded-etcd-client-url", o.EmbeddedEtcdClientURL, "Navarch: client URL of the embedded etcd (used only without --etcd-servers).")
 	fs.StringVar(&o.EmbeddedEtcdPeerURL, "embedded-etcd-peer-url", o.EmbeddedEtcdPeerURL, "Navarch: peer URL of the embedded etcd (used only without --etcd-servers).")
 	fs.DurationVar(&o.EtcdCompactionInterval, "etcd-compaction-interval", o.EtcdCompactionInterval, "The interval of compaction requests. If 0, the compaction request from apiserver is disabled.")
-	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "A CIDR notation IP range from which to assign service cluster IPs.")
+	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "A CIDR notation IP range from which to assign service cluster IPs. This must not overlap with any IP ranges assigned to nodes or pods. Max of two dual-stack CIDRs is allowed.")
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "A port range to reserve for services with NodePort visibility, e.g. '30000-32767'. Inclusive at both ends of the range.")
 	fs.StringVar(&o.AdminKubeconfig, "admin-kubeconfig", o.AdminKubeconfig, "Navarch: where to write the admin kubeconfig when the apiserver generates its PKI (default <data-dir>/admin.conf).")
 	fs.IntVar(&o.WatchCacheSize, "default-watch-cache-size", o.WatchCacheSize, "Number of recent changes kept per resource for watches to resume from.")
@@ -159,8 +159,8 @@ func (o *Options) Complete() error {
 	if o.SecurePort < 0 || o.SecurePort > 65535 {
 		return fmt.Errorf("--secure-port %d must be between 0 and 65535", o.SecurePort)
 	}
-	if _, _, err := net.ParseCIDR(o.ServiceClusterIPRange); err != nil {
-		return fmt.Errorf("--service-cluster-ip-range: %w", err)
+	if _, err := parseServiceIPRanges(o.ServiceClusterIPRange); err != nil {
+		return err
 	}
 	if _, _, err := parsePortRange(o.ServiceNodePortRange); err != nil {
 		return fmt.Errorf("--service-node-port-range: %w", err)

@@ -423,7 +423,7 @@ func (s *Server) buildOpenAPI(eps []*endpoints.Endpoint) error {
 }
 
 func (s *Server) setupServices(ctx context.Context) error {
-	_, cidr, err := net.ParseCIDR(s.opts.ServiceClusterIPRange)
+	ips, primary, err := s.serviceIPAllocators()
 	if err != nil {
 		return err
 	}
@@ -432,10 +432,6 @@ func (s *Server) setupServices(ctx context.Context) error {
 		return err
 	}
 	prefix := strings.TrimSuffix(s.opts.EtcdPrefix, "/")
-	ips, err := ipalloc.NewIPAllocator(s.cli, prefix+"/ranges/serviceips", cidr)
-	if err != nil {
-		return fmt.Errorf("service IP range: %w", err)
-	}
 	ports, err := ipalloc.NewPortAllocator(s.cli, prefix+"/ranges/servicenodeports", base, size)
 	if err != nil {
 		return fmt.Errorf("service node port range: %w", err)
@@ -444,7 +440,7 @@ func (s *Server) setupServices(ctx context.Context) error {
 	if svcStore == nil {
 		return errors.New("services are not served")
 	}
-	alloc := &servicealloc.Allocator{IPs: ips, Ports: ports}
+	alloc := serviceAllocator(ips, primary, ports)
 	svcStore.Hooks = alloc.Hooks()
 	s.repairServices = func(ctx context.Context) error {
 		svcs, err := listServices(ctx, svcStore)
@@ -596,6 +592,7 @@ func (s *Server) Close() {
 }
 
 func firstIP(cidr string) net.IP {
+	cidr, _, _ = strings.Cut(cidr, ",") // the primary range
 	_, n, err := net.ParseCIDR(cidr)
 	if err != nil {
 		return nil

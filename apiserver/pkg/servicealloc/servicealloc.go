@@ -19,7 +19,7 @@ import (
 	"navarch.dev/apiserver/pkg/registry"
 )
 
-// IPs allocates ClusterIPs.
+// IPs allocates the ClusterIPs of one family.
 type IPs interface {
 	Allocate(ctx context.Context, ip net.IP) error
 	AllocateNext(ctx context.Context) (net.IP, error)
@@ -35,17 +35,26 @@ type Ports interface {
 
 // Allocator ties Services to the ranges.
 type Allocator struct {
-	IPs   IPs
-	Ports Ports
+	// IPs holds one allocator per IP family the cluster serves: one on a
+	// single-stack cluster, two on a dual-stack one.
+	IPs map[corev1.IPFamily]IPs
+	// Primary is the family of the primary service range (the first of
+	// --service-cluster-ip-range). A Service that names no family gets it.
+	Primary corev1.IPFamily
+	Ports   Ports
 }
 
 var serviceKind = schema.GroupKind{Kind: "Service"}
 
-// Hooks returns the store hooks that allocate and release.
+// Hooks returns the store hooks that settle a Service's IP families, then
+// allocate and release its ClusterIPs and NodePorts.
 func (a *Allocator) Hooks() registry.Hooks {
 	return registry.Hooks{
 		BeforeCreate: func(ctx context.Context, obj runtime.Object, dryRun bool) (func(), error) {
 			svc := obj.(*corev1.Service)
+			if err := a.initIPFamilies(svc); err != nil {
+				return nil, err
+			}
 			var tx txn
 			if err := a.allocate(ctx, svc, nil, &tx, dryRun); err != nil {
 				tx.rollback(ctx, a)
@@ -59,6 +68,9 @@ func (a *Allocator) Hooks() registry.Hooks {
 		},
 		BeforeUpdate: func(ctx context.Context, obj, old runtime.Object, dryRun bool) (func(), func(), error) {
 			svc, oldSvc := obj.(*corev1.Service), old.(*corev1.Service)
+			if err := a.initIPFamilies(svc); err != nil {
+				return nil, nil, err
+			}
 			var tx txn
 			if err := a.allocate(ctx, svc, oldSvc, &tx, dryRun); err != nil {
 				tx.rollback(ctx, a)
@@ -98,7 +110,11 @@ type holding struct {
 
 func (a *Allocator) release(ctx context.Context, h holding) {
 	for _, ip := range h.ips {
-		if err := a.IPs.Release(ctx, ip); err != nil {
+		ips := a.IPs[familyOf(ip)]
+		if ips == nil {
+			continue // a family this cluster no longer serves
+		}
+		if err := ips.Release(ctx, ip); err != nil {
 			slog.Error("release cluster IP", "ip", ip, "err", err)
 		}
 	}
@@ -125,8 +141,10 @@ func needsHealthCheckPort(svc *corev1.Service) bool {
 func held(svc *corev1.Service) holding {
 	var h holding
 	if needsClusterIP(svc) {
-		if ip := net.ParseIP(svc.Spec.ClusterIP); ip != nil {
-			h.ips = append(h.ips, ip)
+		for _, s := range clusterIPs(svc) {
+			if ip := net.ParseIP(s); ip != nil {
+				h.ips = append(h.ips, ip)
+			}
 		}
 	}
 	if needsNodePorts(svc) {
@@ -192,27 +210,8 @@ func (a *Allocator) allocate(ctx context.Context, svc, old *corev1.Service, tx *
 		return false
 	}
 	if needsClusterIP(svc) {
-		switch {
-		case svc.Spec.ClusterIP == "":
-			ip, err := a.IPs.AllocateNext(ctx)
-			if err != nil {
-				return invalid(svc, field.NewPath("spec", "clusterIPs").Index(0), "", "failed to allocate a serviceIP", err)
-			}
-			tx.ips = append(tx.ips, ip)
-			svc.Spec.ClusterIP = ip.String()
-			svc.Spec.ClusterIPs = []string{ip.String()}
-		case !hadIP(svc.Spec.ClusterIP):
-			ip := net.ParseIP(svc.Spec.ClusterIP)
-			if ip == nil {
-				return invalid(svc, field.NewPath("spec", "clusterIPs").Index(0), svc.Spec.ClusterIP, "must be a valid IP address", nil)
-			}
-			if err := a.IPs.Allocate(ctx, ip); err != nil {
-				return invalid(svc, field.NewPath("spec", "clusterIPs").Index(0), svc.Spec.ClusterIP, "failed to allocate IP "+svc.Spec.ClusterIP, err)
-			}
-			tx.ips = append(tx.ips, ip)
-			if len(svc.Spec.ClusterIPs) == 0 {
-				svc.Spec.ClusterIPs = []string{svc.Spec.ClusterIP}
-			}
+		if err := a.allocateClusterIPs(ctx, svc, hadIP, tx); err != nil {
+			return err
 		}
 	}
 	if needsNodePorts(svc) {
@@ -296,17 +295,91 @@ func invalid(svc *corev1.Service, path *field.Path, value, msg string, err error
 	return apierrors.NewInvalid(serviceKind, svc.Name, field.ErrorList{field.Invalid(path, value, detail)})
 }
 
-// Repair makes the ranges match the stored Services, reclaiming leaks.
-func Repair(ctx context.Context, ips *ipalloc.IPAllocator, ports *ipalloc.PortAllocator, services []*corev1.Service) error {
-	var inIPs []net.IP
+// allocateClusterIPs gives svc one ClusterIP per family in spec.ipFamilies
+// (settled by initIPFamilies), honouring the addresses the user chose, and
+// keeps spec.clusterIP equal to spec.clusterIPs[0].
+func (a *Allocator) allocateClusterIPs(ctx context.Context, svc *corev1.Service, hadIP func(string) bool, tx *txn) error {
+	ipsPath := field.NewPath("spec", "clusterIPs")
+	if len(svc.Spec.ClusterIPs) == 0 && svc.Spec.ClusterIP != "" {
+		svc.Spec.ClusterIPs = []string{svc.Spec.ClusterIP}
+	}
+	for i, fam := range svc.Spec.IPFamilies {
+		if i < len(svc.Spec.ClusterIPs) && svc.Spec.ClusterIPs[i] != "" {
+			want := svc.Spec.ClusterIPs[i]
+			if hadIP(want) {
+				continue
+			}
+			ip := net.ParseIP(want)
+			if ip == nil {
+				return invalid(svc, ipsPath.Index(i), want, "must be a valid IP address", nil)
+			}
+			ips := a.IPs[familyOf(ip)]
+			if ips == nil {
+				return invalid(svc, ipsPath.Index(i), want, fmt.Sprintf("%s is not configured on this cluster", familyOf(ip)), nil)
+			}
+			if err := ips.Allocate(ctx, ip); err != nil {
+				return invalid(svc, ipsPath.Index(i), want, "failed to allocate IP "+want, err)
+			}
+			tx.ips = append(tx.ips, ip)
+			continue
+		}
+		ips := a.IPs[fam]
+		if ips == nil {
+			return invalid(svc, field.NewPath("spec", "ipFamilies").Index(i), string(fam), "not configured on this cluster", nil)
+		}
+		ip, err := ips.AllocateNext(ctx)
+		if err != nil {
+			return invalid(svc, ipsPath.Index(i), "", "failed to allocate a serviceIP", err)
+		}
+		tx.ips = append(tx.ips, ip)
+		svc.Spec.ClusterIPs = append(svc.Spec.ClusterIPs[:i], ip.String())
+	}
+	if len(svc.Spec.ClusterIPs) > 0 {
+		svc.Spec.ClusterIP = svc.Spec.ClusterIPs[0]
+	}
+	return nil
+}
+
+// clusterIPs returns what svc holds: spec.clusterIPs, or spec.clusterIP for
+// an object written before clusterIPs existed.
+func clusterIPs(svc *corev1.Service) []string {
+	if len(svc.Spec.ClusterIPs) > 0 {
+		return svc.Spec.ClusterIPs
+	}
+	if svc.Spec.ClusterIP != "" {
+		return []string{svc.Spec.ClusterIP}
+	}
+	return nil
+}
+
+func familyOf(ip net.IP) corev1.IPFamily {
+	if ip.To4() != nil {
+		return corev1.IPv4Protocol
+	}
+	return corev1.IPv6Protocol
+}
+
+// Repair makes the ranges match the stored Services, reclaiming leaks. ips
+// holds the range of each family the cluster serves; each is given the
+// ClusterIPs of its family.
+func Repair(ctx context.Context, ips map[corev1.IPFamily]*ipalloc.IPAllocator, ports *ipalloc.PortAllocator, services []*corev1.Service) error {
+	inIPs := map[corev1.IPFamily][]net.IP{}
 	var inPorts []int
 	for _, s := range services {
 		h := held(s)
-		inIPs = append(inIPs, h.ips...)
+		for _, ip := range h.ips {
+			inIPs[familyOf(ip)] = append(inIPs[familyOf(ip)], ip)
+		}
 		inPorts = append(inPorts, h.ports...)
 	}
-	if _, err := ips.Repair(ctx, inIPs); err != nil {
-		return fmt.Errorf("repair cluster IPs: %w", err)
+	for _, fam := range []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol} {
+		r := ips[fam]
+		if r == nil {
+			continue
+		}
+		if _, err := r.Repair(ctx, inIPs[fam]); err != nil {
+			return fmt.Errorf("repair %s cluster IPs: %w", fam, err)
+		}
 	}
 	if _, err := ports.Repair(ctx, inPorts); err != nil {
 		return fmt.Errorf("repair node ports: %w", err)

@@ -66,7 +66,13 @@ func startClusterWith(t *testing.T, nBackends int, modify func(*Config)) *cluste
 		c.backends = append(c.backends, ip)
 	}
 
-	ts := testserver.Start(t)
+	c.runProxy(t, testserver.Start(t), modify)
+	return c
+}
+
+// runProxy runs the proxy app in the node namespace against ts until the
+// test ends, then checks that --cleanup removes every rule it wrote.
+func (c *cluster) runProxy(t *testing.T, ts *testserver.TestServer, modify func(*Config)) {
 	c.api = ts.Client
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := Defaults()
@@ -96,7 +102,6 @@ func startClusterWith(t *testing.T, nBackends int, modify func(*Config)) *cluste
 			t.Errorf("rules left after cleanup:\n%s", out)
 		}
 	})
-	return c
 }
 
 // createService creates svc and an EndpointSlice with the given backends

@@ -132,7 +132,24 @@ func prepareServiceForUpdate(svc, old *corev1.Service) {
 	if needsHealthCheckNodePort(old) && needsHealthCheckNodePort(svc) && svc.Spec.HealthCheckNodePort == 0 {
 		svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
 	}
+	downgradeToSingleStack(svc, old)
 	dropTypeDependentFields(svc, old)
+}
+
+// downgradeToSingleStack drops the secondary cluster IP and IP family of a
+// dual-stack service whose update sets ipFamilyPolicy SingleStack and leaves
+// them as they were: setting the policy says what the user wants. (Changing
+// them as well is validated as any other change.)
+func downgradeToSingleStack(svc, old *corev1.Service) {
+	if svc.Spec.IPFamilyPolicy == nil || *svc.Spec.IPFamilyPolicy != corev1.IPFamilyPolicySingleStack {
+		return
+	}
+	if len(svc.Spec.ClusterIPs) > 1 && sameStrings(svc.Spec.ClusterIPs, old.Spec.ClusterIPs) {
+		svc.Spec.ClusterIPs = svc.Spec.ClusterIPs[:1]
+	}
+	if len(svc.Spec.IPFamilies) > 1 && fmt.Sprint(svc.Spec.IPFamilies) == fmt.Sprint(old.Spec.IPFamilies) {
+		svc.Spec.IPFamilies = svc.Spec.IPFamilies[:1]
+	}
 }
 
 // normalizeClusterIPs keeps clusterIP and clusterIPs in step when a client sets
@@ -219,9 +236,10 @@ func ptrEqual[T comparable](a, b *T) bool {
 
 // defaultService applies upstream's Service defaults: type ClusterIP,
 // sessionAffinity None, port protocol TCP, targetPort = port, traffic policies
-// Cluster, allocateLoadBalancerNodePorts true for LoadBalancers, and the IP
-// family fields (SingleStack, the family of the cluster IP or IPv4; headless
-// services without a selector RequireDualStack).
+// Cluster, allocateLoadBalancerNodePorts true for LoadBalancers, and
+// ipFamilyPolicy (SingleStack; RequireDualStack for headless services without
+// a selector). spec.ipFamilies depends on the families the cluster serves: the
+// service allocator (pkg/servicealloc) fills it in before the write.
 func defaultService(svc *corev1.Service) {
 	spec := &svc.Spec
 	if spec.SessionAffinity == "" {
@@ -272,16 +290,6 @@ func defaultService(svc *corev1.Service) {
 				spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicyRequireDualStack)
 			} else {
 				spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicySingleStack)
-			}
-		}
-		if len(spec.IPFamilies) == 0 {
-			for _, ip := range spec.ClusterIPs {
-				if parsed := net.ParseIP(ip); parsed != nil {
-					spec.IPFamilies = append(spec.IPFamilies, ipFamilyOf(parsed))
-				}
-			}
-			if len(spec.IPFamilies) == 0 {
-				spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
 			}
 		}
 	}
@@ -598,13 +606,31 @@ func validateServiceUpdate(svc, old *corev1.Service) field.ErrorList {
 				errs = append(errs, field.Invalid(ipsPath.Index(0), newIPs, "may not change once set"))
 			}
 		}
-		if len(old.Spec.IPFamilies) > 0 && len(svc.Spec.IPFamilies) > 0 && old.Spec.IPFamilies[0] != svc.Spec.IPFamilies[0] {
-			errs = append(errs, field.Invalid(field.NewPath("spec", "ipFamilies").Index(0), svc.Spec.IPFamilies[0], "may not change once set"))
-		}
+		errs = append(errs, validateIPFamiliesUpdate(svc, old)...)
 	}
 	if old.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.Type == corev1.ServiceTypeLoadBalancer &&
 		old.Spec.LoadBalancerClass != nil && !ptrEqual(old.Spec.LoadBalancerClass, svc.Spec.LoadBalancerClass) {
 		errs = append(errs, field.Invalid(field.NewPath("spec", "loadBalancerClass"), svc.Spec.LoadBalancerClass, "may not change once set"))
+	}
+	return errs
+}
+
+// validateIPFamiliesUpdate lets an update add the secondary family or, with
+// policy SingleStack, release it, and change nothing else.
+func validateIPFamiliesUpdate(svc, old *corev1.Service) field.ErrorList {
+	var errs field.ErrorList
+	famPath := field.NewPath("spec", "ipFamilies")
+	oldFams, newFams := old.Spec.IPFamilies, svc.Spec.IPFamilies
+	if len(oldFams) == 0 || len(newFams) == 0 {
+		return nil // set by the allocator
+	}
+	for i := range min(len(oldFams), len(newFams)) {
+		if oldFams[i] != newFams[i] {
+			errs = append(errs, field.Invalid(famPath.Index(i), newFams[i], "may not change once set"))
+		}
+	}
+	if len(oldFams) > len(newFams) && (svc.Spec.IPFamilyPolicy == nil || *svc.Spec.IPFamilyPolicy != corev1.IPFamilyPolicySingleStack) {
+		errs = append(errs, field.Invalid(famPath, newFams, "`ipFamilyPolicy` must be set to 'SingleStack' when releasing the secondary ipFamily"))
 	}
 	return errs
 }

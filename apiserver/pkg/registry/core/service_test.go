@@ -25,7 +25,7 @@ func TestServiceDefaults(t *testing.T) {
 			if s.Spec.Type != corev1.ServiceTypeClusterIP || s.Spec.SessionAffinity != corev1.ServiceAffinityNone ||
 				p.Protocol != corev1.ProtocolTCP || p.TargetPort != intstr.FromInt32(80) ||
 				*s.Spec.InternalTrafficPolicy != corev1.ServiceInternalTrafficPolicyCluster || s.Spec.ExternalTrafficPolicy != "" ||
-				*s.Spec.IPFamilyPolicy != corev1.IPFamilyPolicySingleStack || len(s.Spec.IPFamilies) != 1 || s.Spec.IPFamilies[0] != corev1.IPv4Protocol {
+				*s.Spec.IPFamilyPolicy != corev1.IPFamilyPolicySingleStack {
 				t.Errorf("defaults not applied: %+v", s.Spec)
 			}
 		}},
@@ -70,7 +70,9 @@ func TestServiceDefaults(t *testing.T) {
 			s.Spec.ClusterIP = "fd00::10"
 			return s
 		}(), check: func(t *testing.T, s *corev1.Service) {
-			if len(s.Spec.ClusterIPs) != 1 || s.Spec.IPFamilies[0] != corev1.IPv6Protocol {
+			// The families depend on the cluster's ranges: the allocator
+			// sets them.
+			if len(s.Spec.ClusterIPs) != 1 || s.Spec.ClusterIPs[0] != "fd00::10" || len(s.Spec.IPFamilies) != 0 {
 				t.Errorf("clusterIPs %v families %v", s.Spec.ClusterIPs, s.Spec.IPFamilies)
 			}
 		}},
@@ -137,6 +139,37 @@ func TestServiceValidation(t *testing.T) {
 			want: []string{"spec.externalTrafficPolicy: Invalid value"}},
 		{name: "bad selector", mutate: func(s *corev1.Service) { s.Spec.Selector = map[string]string{"app": "-x"} },
 			want: []string{"spec.selector: Invalid value"}},
+		{name: "dual-stack cluster IPs", mutate: func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicyRequireDualStack)
+			s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.10", []string{"10.96.0.10", "fd00::10"}
+		}},
+		{name: "SingleStack with two families", mutate: func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicySingleStack)
+			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+		}, want: []string{"spec.ipFamilyPolicy: Invalid value"}},
+		{name: "SingleStack with two cluster IPs", mutate: func(s *corev1.Service) {
+			s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.10", []string{"10.96.0.10", "fd00::10"}
+		}, want: []string{"spec.ipFamilyPolicy: Invalid value"}},
+		{name: "two cluster IPs of one family", mutate: func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicyPreferDualStack)
+			s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.10", []string{"10.96.0.10", "10.96.0.11"}
+		}, want: []string{"spec.clusterIPs: Invalid value"}},
+		{name: "three cluster IPs", mutate: func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicyPreferDualStack)
+			s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.10", []string{"10.96.0.10", "fd00::10", "10.96.0.11"}
+		}, want: []string{"spec.clusterIPs: Invalid value"}},
+		{name: "cluster IP of another family than asked", mutate: func(s *corev1.Service) {
+			s.Spec.ClusterIP = "fd00::10"
+			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
+		}, want: []string{"spec.clusterIPs[0]: Invalid value"}},
+		{name: "duplicate family", mutate: func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicyPreferDualStack)
+			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv6Protocol}
+		}, want: []string{"spec.ipFamilies[1]: Duplicate value"}},
+		{name: "unknown family", mutate: func(s *corev1.Service) { s.Spec.IPFamilies = []corev1.IPFamily{"IPv5"} },
+			want: []string{"spec.ipFamilies[0]: Unsupported value"}},
+		{name: "unknown policy", mutate: func(s *corev1.Service) { s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicy("DualStackMaybe")) },
+			want: []string{"spec.ipFamilyPolicy: Unsupported value"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,6 +226,70 @@ func TestServiceUpdate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			old := allocated()
+			svc := old.DeepCopy()
+			tt.mutate(svc)
+			resourcetest.SameErrs(t, resourcetest.Update(serviceStrategy, svc, old), tt.want)
+			if tt.check != nil {
+				tt.check(t, svc)
+			}
+		})
+	}
+}
+
+// dualStack is a service as the allocator stored it on a dual-stack cluster.
+func dualStack(t *testing.T) *corev1.Service {
+	t.Helper()
+	s := makeService("web", port("http", 80))
+	s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicyPreferDualStack)
+	s.Spec.ClusterIP, s.Spec.ClusterIPs = "10.96.0.10", []string{"10.96.0.10", "fd00::10"}
+	s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+	if errs := resourcetest.Create(serviceStrategy, s); len(errs) > 0 {
+		t.Fatalf("create: %v", errs)
+	}
+	return s
+}
+
+func TestServiceDualStackUpdate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(s *corev1.Service)
+		want   []string
+		check  func(t *testing.T, s *corev1.Service)
+	}{
+		{name: "SingleStack releases the secondary IP and family", mutate: func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicySingleStack)
+		}, check: func(t *testing.T, s *corev1.Service) {
+			if !sameStrings(s.Spec.ClusterIPs, []string{"10.96.0.10"}) || len(s.Spec.IPFamilies) != 1 || s.Spec.IPFamilies[0] != corev1.IPv4Protocol {
+				t.Errorf("clusterIPs %v families %v, want the IPv4 ones only", s.Spec.ClusterIPs, s.Spec.IPFamilies)
+			}
+		}},
+		{name: "apply with SingleStack only releases them too", mutate: func(s *corev1.Service) {
+			s.Spec.IPFamilyPolicy = ptrTo(corev1.IPFamilyPolicySingleStack)
+			s.Spec.ClusterIP, s.Spec.ClusterIPs, s.Spec.IPFamilies = "", nil, nil
+		}, check: func(t *testing.T, s *corev1.Service) {
+			if !sameStrings(s.Spec.ClusterIPs, []string{"10.96.0.10"}) || s.Spec.ClusterIP != "10.96.0.10" || len(s.Spec.IPFamilies) != 1 {
+				t.Errorf("clusterIP %q clusterIPs %v families %v", s.Spec.ClusterIP, s.Spec.ClusterIPs, s.Spec.IPFamilies)
+			}
+		}},
+		{name: "dropping the secondary IP needs SingleStack", mutate: func(s *corev1.Service) {
+			s.Spec.ClusterIPs = s.Spec.ClusterIPs[:1]
+		}, want: []string{"spec.clusterIPs[0]: Invalid value"}},
+		{name: "dropping the secondary family needs SingleStack", mutate: func(s *corev1.Service) {
+			s.Spec.IPFamilies = s.Spec.IPFamilies[:1]
+		}, want: []string{"spec.ipFamilies: Invalid value"}},
+		{name: "the primary family is immutable", mutate: func(s *corev1.Service) {
+			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol}
+		}, want: []string{
+			"spec.clusterIPs[0]: Invalid value", "spec.clusterIPs[1]: Invalid value",
+			"spec.ipFamilies[0]: Invalid value", "spec.ipFamilies[1]: Invalid value",
+		}},
+		{name: "the secondary IP is immutable", mutate: func(s *corev1.Service) {
+			s.Spec.ClusterIPs[1] = "fd00::11"
+		}, want: []string{"spec.clusterIPs[1]: Invalid value"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := dualStack(t)
 			svc := old.DeepCopy()
 			tt.mutate(svc)
 			resourcetest.SameErrs(t, resourcetest.Update(serviceStrategy, svc, old), tt.want)

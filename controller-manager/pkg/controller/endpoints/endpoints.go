@@ -230,8 +230,16 @@ func Subsets(svc *v1.Service, pods []*v1.Pod) []v1.EndpointSubset {
 		if !servicepods.Include(pod, svc.Spec.PublishNotReadyAddresses) {
 			continue
 		}
+		ip := pod.Status.PodIP
+		if f := servicepods.EndpointsFamily(svc); f != "" {
+			// A dual-stack pod backs the Service with its address of the
+			// Service's primary family; a pod without one does not.
+			if ip = servicepods.IP(pod, f); ip == "" {
+				continue
+			}
+		}
 		addr := v1.EndpointAddress{
-			IP:       pod.Status.PodIP,
+			IP:       ip,
 			Hostname: servicepods.Hostname(pod, svc),
 			TargetRef: &v1.ObjectReference{
 				Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID,

@@ -37,6 +37,13 @@ func makeService(opts ...func(*v1.Service)) *v1.Service {
 	return s
 }
 
+// dualStack gives a pod a second address: podIPs lists podIP, then ip.
+func dualStack(ip string) func(*v1.Pod) {
+	return func(p *v1.Pod) {
+		p.Status.PodIPs = []v1.PodIP{{IP: p.Status.PodIP}, {IP: ip}}
+	}
+}
+
 func ips(a []v1.EndpointAddress) []string {
 	var out []string
 	for _, x := range a {
@@ -71,6 +78,14 @@ func TestSubsets(t *testing.T) {
 		{name: "a pod without the named port is skipped",
 			svc:  makeService(func(s *v1.Service) { s.Spec.Ports[0].TargetPort = intstr.FromString("grpc") }),
 			pods: []*v1.Pod{makePod("a", "10.0.0.1", true)}, wantSubsets: 0},
+		{name: "a dual-stack pod backs an IPv6 Service with its IPv6 address",
+			svc:       makeService(func(s *v1.Service) { s.Spec.IPFamilies = []v1.IPFamily{v1.IPv6Protocol, v1.IPv4Protocol} }),
+			pods:      []*v1.Pod{makePod("a", "10.0.0.1", true, dualStack("fd00::1")), makePod("v4only", "10.0.0.2", true)},
+			wantReady: []string{"fd00::1"}, wantPort: 8080, wantSubsets: 1},
+		{name: "a dual-stack pod backs an IPv4 Service with its IPv4 address",
+			svc:       makeService(func(s *v1.Service) { s.Spec.ClusterIP = "10.96.0.9" }),
+			pods:      []*v1.Pod{makePod("a", "10.0.0.1", true, dualStack("fd00::1"))},
+			wantReady: []string{"10.0.0.1"}, wantPort: 8080, wantSubsets: 1},
 		{name: "headless without ports lists bare addresses",
 			svc:  makeService(func(s *v1.Service) { s.Spec.ClusterIP = v1.ClusterIPNone; s.Spec.Ports = nil }),
 			pods: []*v1.Pod{makePod("a", "10.0.0.1", true)}, wantReady: []string{"10.0.0.1"}, wantSubsets: 1},

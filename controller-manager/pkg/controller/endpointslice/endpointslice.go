@@ -1,7 +1,8 @@
 // Package endpointslice runs the EndpointSlice controller: for every Service
 // with a selector it keeps discovery.k8s.io/v1 EndpointSlices listing the
 // matching pods, at most MaxEndpointsPerSlice per slice, one group of slices
-// per distinct set of resolved ports, owned by the Service.
+// per address type (IPv4, IPv6: both for a dual-stack Service) and distinct
+// set of resolved ports, owned by the Service.
 package endpointslice
 
 import (
@@ -200,55 +201,142 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	return c.reconcile(ctx, svc, Desired(svc, pods), existing)
 }
 
-// reconcile turns existing into desired: it reuses slices in name order,
-// updating those that differ, creates what is missing and deletes the rest.
+// reconcile turns existing into desired, one address type at a time: it
+// reuses the slices of a type in name order, updating those that differ,
+// creates what is missing and deletes the rest, and deletes the slices of an
+// address type the Service no longer has (the type of a slice is immutable).
 func (c *Controller) reconcile(ctx context.Context, svc *v1.Service, desired, existing []*discovery.EndpointSlice) error {
 	sort.Slice(existing, func(i, j int) bool { return existing[i].Name < existing[j].Name })
 	client := c.client.DiscoveryV1().EndpointSlices(svc.Namespace)
-	for i, want := range desired {
-		if i < len(existing) {
-			cur := existing[i]
-			if apiequality.Semantic.DeepEqual(cur.Endpoints, want.Endpoints) && apiequality.Semantic.DeepEqual(cur.Ports, want.Ports) &&
-				apiequality.Semantic.DeepEqual(cur.Labels, want.Labels) && cur.AddressType == want.AddressType &&
-				len(cur.OwnerReferences) > 0 {
-				continue
-			}
-			if cur.AddressType != want.AddressType {
-				// The address type is immutable: replace the slice.
-				if err := client.Delete(ctx, cur.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-					return err
-				}
-				if _, err := client.Create(ctx, want, metav1.CreateOptions{}); err != nil {
-					return err
-				}
-				continue
-			}
-			upd := cur.DeepCopy()
-			upd.Endpoints, upd.Ports, upd.Labels, upd.OwnerReferences = want.Endpoints, want.Ports, want.Labels, want.OwnerReferences
-			if _, err := client.Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
-				return err
-			}
-			continue
+	byType := func(slices []*discovery.EndpointSlice) map[discovery.AddressType][]*discovery.EndpointSlice {
+		m := map[discovery.AddressType][]*discovery.EndpointSlice{}
+		for _, s := range slices {
+			m[s.AddressType] = append(m[s.AddressType], s)
 		}
-		if _, err := client.Create(ctx, want, metav1.CreateOptions{}); err != nil {
-			if apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause) {
-				return nil
-			}
-			return err
+		return m
+	}
+	want, have := byType(desired), byType(existing)
+	var stale []*discovery.EndpointSlice
+	for t, slices := range have {
+		if _, ok := want[t]; !ok {
+			stale = append(stale, slices...)
 		}
 	}
-	for i := len(desired); i < len(existing); i++ {
-		if err := client.Delete(ctx, existing[i].Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+	for _, t := range addressTypeOrder {
+		if _, ok := want[t]; !ok {
+			continue
+		}
+		extra, err := c.reconcileType(ctx, client, want[t], have[t])
+		if err != nil {
+			return err
+		}
+		stale = append(stale, extra...)
+	}
+	for _, s := range stale {
+		if err := client.Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
 	}
 	return nil
 }
 
+type sliceClient interface {
+	Create(ctx context.Context, s *discovery.EndpointSlice, opts metav1.CreateOptions) (*discovery.EndpointSlice, error)
+	Update(ctx context.Context, s *discovery.EndpointSlice, opts metav1.UpdateOptions) (*discovery.EndpointSlice, error)
+}
+
+// reconcileType makes existing (slices of one address type, in name order)
+// hold desired, and returns the existing slices left over.
+func (c *Controller) reconcileType(ctx context.Context, client sliceClient, desired, existing []*discovery.EndpointSlice) ([]*discovery.EndpointSlice, error) {
+	for i, want := range desired {
+		if i < len(existing) {
+			cur := existing[i]
+			if apiequality.Semantic.DeepEqual(cur.Endpoints, want.Endpoints) && apiequality.Semantic.DeepEqual(cur.Ports, want.Ports) &&
+				apiequality.Semantic.DeepEqual(cur.Labels, want.Labels) && len(cur.OwnerReferences) > 0 {
+				continue
+			}
+			upd := cur.DeepCopy()
+			upd.Endpoints, upd.Ports, upd.Labels, upd.OwnerReferences = want.Endpoints, want.Ports, want.Labels, want.OwnerReferences
+			if _, err := client.Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if _, err := client.Create(ctx, want, metav1.CreateOptions{}); err != nil {
+			if apierrors.HasStatusCause(err, v1.NamespaceTerminatingCause) {
+				return nil, nil
+			}
+			return nil, err
+		}
+	}
+	if len(existing) > len(desired) {
+		return existing[len(desired):], nil
+	}
+	return nil, nil
+}
+
+// addressTypeOrder is the order slices of a dual-stack Service are written in.
+var addressTypeOrder = []discovery.AddressType{discovery.AddressTypeIPv4, discovery.AddressTypeIPv6}
+
+// AddressTypes returns the address types svc's slices have, as upstream: one
+// per entry of spec.ipFamilies; for an object without them, the family of
+// its clusterIP, or both for a headless Service.
+func AddressTypes(svc *v1.Service) []discovery.AddressType {
+	has := map[discovery.AddressType]bool{}
+	for _, f := range svc.Spec.IPFamilies {
+		switch f {
+		case v1.IPv4Protocol:
+			has[discovery.AddressTypeIPv4] = true
+		case v1.IPv6Protocol:
+			has[discovery.AddressTypeIPv6] = true
+		}
+	}
+	if len(has) == 0 {
+		if ip := svc.Spec.ClusterIP; ip != "" && ip != v1.ClusterIPNone {
+			has[addressTypeOf(ip)] = true
+		} else {
+			has[discovery.AddressTypeIPv4], has[discovery.AddressTypeIPv6] = true, true
+		}
+	}
+	var out []discovery.AddressType
+	for _, t := range addressTypeOrder {
+		if has[t] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func addressTypeOf(ip string) discovery.AddressType {
+	if servicepods.FamilyOf(ip) == v1.IPv6Protocol {
+		return discovery.AddressTypeIPv6
+	}
+	return discovery.AddressTypeIPv4
+}
+
+// podIP returns pod's address of the address type t, or "" when it has none.
+func podIP(pod *v1.Pod, t discovery.AddressType) string {
+	if t == discovery.AddressTypeIPv6 {
+		return servicepods.IP(pod, v1.IPv6Protocol)
+	}
+	return servicepods.IP(pod, v1.IPv4Protocol)
+}
+
 // Desired computes the slices svc should have (named by generateName) from
-// the pods its selector matches. A Service without endpoints keeps one
-// empty slice, as upstream, so consumers see it exists.
+// the pods its selector matches: per address type of the Service (a
+// dual-stack Service has IPv4 and IPv6 slices, listing each pod's address of
+// that family), one group of slices per distinct set of resolved ports. An
+// address type without endpoints keeps one empty slice, as upstream, so
+// consumers see the Service exists.
 func Desired(svc *v1.Service, pods []*v1.Pod) []*discovery.EndpointSlice {
+	var out []*discovery.EndpointSlice
+	for _, t := range AddressTypes(svc) {
+		out = append(out, desiredOfType(svc, pods, t)...)
+	}
+	return out
+}
+
+func desiredOfType(svc *v1.Service, pods []*v1.Pod, addrType discovery.AddressType) []*discovery.EndpointSlice {
 	type group struct {
 		ports     []discovery.EndpointPort
 		endpoints []discovery.Endpoint
@@ -258,6 +346,10 @@ func Desired(svc *v1.Service, pods []*v1.Pod) []*discovery.EndpointSlice {
 		// Terminating pods stay listed, marked terminating, so proxies
 		// can drain them.
 		if !servicepods.Include(pod, true) {
+			continue
+		}
+		addr := podIP(pod, addrType)
+		if addr == "" {
 			continue
 		}
 		var ports []discovery.EndpointPort
@@ -280,7 +372,7 @@ func Desired(svc *v1.Service, pods []*v1.Pod) []*discovery.EndpointSlice {
 			ready = true
 		}
 		ep := discovery.Endpoint{
-			Addresses:  []string{pod.Status.PodIP},
+			Addresses:  []string{addr},
 			Conditions: discovery.EndpointConditions{Ready: &ready, Serving: &serving, Terminating: &terminating},
 			TargetRef:  &v1.ObjectReference{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		}
@@ -311,17 +403,17 @@ func Desired(svc *v1.Service, pods []*v1.Pod) []*discovery.EndpointSlice {
 		sort.Slice(g.endpoints, func(i, j int) bool { return g.endpoints[i].Addresses[0] < g.endpoints[j].Addresses[0] })
 		for start := 0; start < len(g.endpoints); start += MaxEndpointsPerSlice {
 			end := min(start+MaxEndpointsPerSlice, len(g.endpoints))
-			out = append(out, newSlice(svc, g.ports, g.endpoints[start:end]))
+			out = append(out, newSlice(svc, addrType, g.ports, g.endpoints[start:end]))
 		}
 	}
 	if len(out) == 0 {
 		var ports []discovery.EndpointPort
-		out = append(out, newSlice(svc, ports, nil))
+		out = append(out, newSlice(svc, addrType, ports, nil))
 	}
 	return out
 }
 
-func newSlice(svc *v1.Service, ports []discovery.EndpointPort, endpoints []discovery.Endpoint) *discovery.EndpointSlice {
+func newSlice(svc *v1.Service, addrType discovery.AddressType, ports []discovery.EndpointPort, endpoints []discovery.Endpoint) *discovery.EndpointSlice {
 	lbls := map[string]string{}
 	for k, v := range svc.Labels {
 		lbls[k] = v
@@ -338,19 +430,10 @@ func newSlice(svc *v1.Service, ports []discovery.EndpointPort, endpoints []disco
 			Labels:          lbls,
 			OwnerReferences: []metav1.OwnerReference{*controllerref.NewControllerRef(svc, serviceKind)},
 		},
-		AddressType: addressType(endpoints),
+		AddressType: addrType,
 		Endpoints:   endpoints,
 		Ports:       ports,
 	}
-}
-
-func addressType(endpoints []discovery.Endpoint) discovery.AddressType {
-	for _, e := range endpoints {
-		if strings.Contains(e.Addresses[0], ":") {
-			return discovery.AddressTypeIPv6
-		}
-	}
-	return discovery.AddressTypeIPv4
 }
 
 func portsKey(ports []discovery.EndpointPort) string {

@@ -5,6 +5,7 @@ package servicepods
 
 import (
 	"fmt"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -98,6 +99,42 @@ func protocol(p v1.Protocol) v1.Protocol {
 func Hostname(pod *v1.Pod, svc *v1.Service) string {
 	if pod.Spec.Hostname != "" && pod.Spec.Subdomain == svc.Name && svc.Namespace == pod.Namespace {
 		return pod.Spec.Hostname
+	}
+	return ""
+}
+
+// FamilyOf returns the IP family of ip (an address without a colon is IPv4).
+func FamilyOf(ip string) v1.IPFamily {
+	if strings.Contains(ip, ":") {
+		return v1.IPv6Protocol
+	}
+	return v1.IPv4Protocol
+}
+
+// IP returns pod's address of family f (from status.podIPs, or podIP for
+// an object without them), or "" when the pod has none of that family.
+func IP(pod *v1.Pod, f v1.IPFamily) string {
+	for _, ip := range pod.Status.PodIPs {
+		if FamilyOf(ip.IP) == f {
+			return ip.IP
+		}
+	}
+	if len(pod.Status.PodIPs) == 0 && pod.Status.PodIP != "" && FamilyOf(pod.Status.PodIP) == f {
+		return pod.Status.PodIP
+	}
+	return ""
+}
+
+// EndpointsFamily is the family of the addresses a Service's core
+// Endpoints list, as upstream chooses it: its first IP family, else the
+// family of its clusterIP; a headless Service without either lists each
+// pod's primary address (family "").
+func EndpointsFamily(svc *v1.Service) v1.IPFamily {
+	if len(svc.Spec.IPFamilies) > 0 {
+		return svc.Spec.IPFamilies[0]
+	}
+	if ip := svc.Spec.ClusterIP; ip != "" && ip != v1.ClusterIPNone {
+		return FamilyOf(ip)
 	}
 	return ""
 }
