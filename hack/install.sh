@@ -134,8 +134,9 @@ if [ "$static" = 1 ]; then
 fi
 
 # PKI: the cluster CA (which the apiserver also uses and would otherwise
-# generate at its first start) and a client certificate and kubeconfig per
-# component identity, each made only when missing.
+# generate at its first start; the controller-manager's unit and static pod
+# publish its ca.crt to pods with --root-ca-file) and a client certificate
+# and kubeconfig per component identity, each made only when missing.
 if [ "$pki" = 1 ]; then
   command -v openssl >/dev/null || die "openssl is needed to generate the PKI (apt-get install openssl)"
   pkidir=$R/etc/navarch/pki

@@ -66,6 +66,7 @@ echo "up: apiserver ready at $LOCAL_API"
 
 start controller-manager "$BIN/navarch-controller-manager" \
   --kubeconfig "$ETC/controller-manager.conf" \
+  --root-ca-file "$CLUSTER_CA" \
   --allocate-node-cidrs \
   --cluster-cidr "$POD_CIDR"
 start scheduler "$BIN/navarch-scheduler" \
@@ -78,7 +79,7 @@ start kubelet "$BIN/navarch-kubelet" \
   --hostname-override "$NODE_NAME" \
   --node-ip "$NODE_IP" \
   --root-dir "$KUBELET_ROOT" \
-  --client-ca-file "$STATE/apiserver/pki/ca.crt" \
+  --client-ca-file "$CLUSTER_CA" \
   --cluster-dns "$CLUSTER_DNS" \
   --cluster-domain cluster.local \
   --network-plugin kubenet \

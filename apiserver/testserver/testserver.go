@@ -2,6 +2,14 @@
 // an embedded etcd on free loopback ports and its data in a temporary
 // directory, and hands back a client configuration for it. Other modules'
 // integration tests and e2e use it.
+//
+// One difference from a real cluster, by default: the ServiceAccount
+// admission plugin is off. A bare test server runs no controller-manager,
+// so no namespace has its "default" ServiceAccount and that plugin would
+// reject every pod. A test that wants pods to get service accounts and
+// token volumes turns it back on with WithServiceAccountAdmission (and
+// creates the accounts and the kube-root-ca.crt ConfigMaps itself, or runs
+// the controllers that do).
 package testserver
 
 import (
@@ -9,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"navarch.dev/apiserver/pkg/admission/serviceaccount"
 	"navarch.dev/apiserver/pkg/server"
 )
 
@@ -41,7 +51,8 @@ type TestServer struct {
 }
 
 // Start starts a server for t and stops it when t ends. modify may change the
-// options before start (the data dir, ports and etcd URLs are already set).
+// options before start (the data dir, ports and etcd URLs are already set,
+// and the ServiceAccount admission plugin is disabled).
 func Start(t testing.TB, modify ...func(*server.Options)) *TestServer {
 	t.Helper()
 	ts, err := StartE(t.TempDir(), modify...)
@@ -66,10 +77,18 @@ func StartE(dir string, modify ...func(*server.Options)) (*TestServer, error) {
 	o.EmbeddedEtcdPeerURL = fmt.Sprintf("http://127.0.0.1:%d", ports[2])
 	o.AdminKubeconfig = filepath.Join(dir, "admin.conf")
 	o.BookmarkInterval = 2 * time.Second
+	o.DisableAdmissionPlugins = []string{serviceaccount.Name}
 	for _, m := range modify {
 		m(o)
 	}
 	return StartWithOptions(o)
+}
+
+// WithServiceAccountAdmission is a modify function for Start and StartE
+// that runs every admission plugin, as a real apiserver does: pods get the
+// "default" ServiceAccount, which must exist, and its token volume.
+func WithServiceAccountAdmission(o *server.Options) {
+	o.DisableAdmissionPlugins = slices.DeleteFunc(o.DisableAdmissionPlugins, func(n string) bool { return n == serviceaccount.Name })
 }
 
 // StartWithOptions starts a server with exactly these options.

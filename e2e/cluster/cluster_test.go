@@ -281,6 +281,9 @@ func TestQuickStartAndSeedWalkthrough(t *testing.T) {
 		})
 	}
 
+	t.Log("a plain pod gets its service account token, the cluster CA and the apiserver's address")
+	checkServiceAccountToken(t)
+
 	t.Log("scale to 5 and back to 2")
 	navctl(t, "scale", "deployment/httpd-deployment", "--replicas=5")
 	wantRunning(t, 5, "")

@@ -110,6 +110,29 @@ func TestControlPlaneFromUnits(t *testing.T) {
 		if len(pods.Items) != 2 {
 			return fmt.Errorf("%d pods", len(pods.Items))
 		}
+		// Admitted as upstream admits them: the default account and its
+		// token volume.
+		for _, p := range pods.Items {
+			if p.Spec.ServiceAccountName != "default" || len(p.Spec.Volumes) != 1 || !strings.HasPrefix(p.Spec.Volumes[0].Name, "kube-api-access-") {
+				t.Errorf("pod %s: account %q volumes %v, want default and a kube-api-access- volume", p.Name, p.Spec.ServiceAccountName, p.Spec.Volumes)
+			}
+		}
+		return nil
+	})
+	// The controller-manager publishes the installed CA (--root-ca-file)
+	// for the pods' ca.crt.
+	ca, err := os.ReadFile(filepath.Join(etc, "pki", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll(t, 2*time.Minute, "ConfigMap default/kube-root-ca.crt holding the installed CA", func() error {
+		cm, err := client.CoreV1().ConfigMaps("default").Get(bg, "kube-root-ca.crt", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cm.Data["ca.crt"] != string(ca) {
+			return fmt.Errorf("ca.crt %q", cm.Data["ca.crt"])
+		}
 		return nil
 	})
 }

@@ -7,6 +7,10 @@ ETC=${NAVARCH_ETC:-/etc/navarch}
 RUN=${NAVARCH_RUN:-/run/navarch}
 LOG=${NAVARCH_LOG:-/var/log/navarch}
 ADMIN=$ETC/admin.conf
+# The cluster CA: the apiserver's generated PKI, which signs its serving
+# certificate and every component's client certificate. The controller-manager
+# publishes it to every namespace (ConfigMap kube-root-ca.crt) for pods.
+CLUSTER_CA=$STATE/apiserver/pki/ca.crt
 KUBELET_ROOT=$STATE/kubelet
 # The cluster's pod network: the controller-manager gives the node a /24 of
 # it, and the kubelet (kubenet) puts the node's pods on bridge cbr0 in it.

@@ -28,6 +28,11 @@ type Options struct {
 
 	AuthorizationModes []string
 
+	// EnableAdmissionPlugins and DisableAdmissionPlugins adjust the
+	// admission chain (AdmissionPlugins, all on by default).
+	EnableAdmissionPlugins  []string
+	DisableAdmissionPlugins []string
+
 	EtcdServers  []string
 	EtcdPrefix   string
 	EtcdCAFile   string
@@ -117,6 +122,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile, "If set, the file that will be used to secure the secure port of the API server via token authentication (token,user,uid,\"group1,group2\").")
 	fs.BoolVar(&o.Anonymous, "anonymous-auth", o.Anonymous, "Enables anonymous requests to the secure port (user system:anonymous, group system:unauthenticated).")
 	fs.StringSliceVar(&o.AuthorizationModes, "authorization-mode", o.AuthorizationModes, "Ordered list of plug-ins to do authorization on secure port. Supported: AlwaysAllow.")
+	fs.StringSliceVar(&o.EnableAdmissionPlugins, "enable-admission-plugins", o.EnableAdmissionPlugins, "Admission plugins that should be enabled in addition to default enabled ones ("+strings.Join(AdmissionPlugins, ", ")+"). Comma-delimited list of: "+strings.Join(AdmissionPlugins, ", ")+". The order of plugins in this flag does not matter.")
+	fs.StringSliceVar(&o.DisableAdmissionPlugins, "disable-admission-plugins", o.DisableAdmissionPlugins, "Admission plugins that should be disabled although they are in the default enabled plugins list. Comma-delimited list of: "+strings.Join(AdmissionPlugins, ", ")+". The order of plugins in this flag does not matter.")
 	fs.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "List of etcd servers to connect with (scheme://ip:port), comma separated. Empty: run an embedded etcd in --data-dir.")
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "The prefix to prepend to all resource paths in etcd.")
 	fs.StringVar(&o.EtcdCAFile, "etcd-cafile", o.EtcdCAFile, "SSL Certificate Authority file used to secure etcd communication.")
@@ -176,6 +183,9 @@ func (o *Options) Complete() error {
 	}
 	if o.ServiceAccountMaxTokenExpiration < 0 || (o.ServiceAccountMaxTokenExpiration > 0 && (o.ServiceAccountMaxTokenExpiration < time.Hour || o.ServiceAccountMaxTokenExpiration > (1<<32)*time.Second)) {
 		return fmt.Errorf("--service-account-max-token-expiration %v must be between 1 hour and 2^32 seconds (or 0 for no limit)", o.ServiceAccountMaxTokenExpiration)
+	}
+	if err := o.checkAdmissionPlugins(); err != nil {
+		return err
 	}
 	for _, s := range o.EtcdServers {
 		if !strings.Contains(s, "://") {

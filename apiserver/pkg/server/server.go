@@ -22,8 +22,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"navarch.dev/apiserver/pkg/admission/namespacelifecycle"
-	"navarch.dev/apiserver/pkg/admission/priority"
 	"navarch.dev/apiserver/pkg/authn"
 	"navarch.dev/apiserver/pkg/authz"
 	"navarch.dev/apiserver/pkg/endpoints"
@@ -324,8 +322,7 @@ func (s *Server) buildAPI(ctx context.Context) error {
 	for _, r := range all {
 		byGVR[r.GroupVersionResource()] = r
 	}
-	nsLife := &namespacelifecycle.Plugin{Namespaces: namespaceLookup{s}}
-	prio := &priority.Plugin{Classes: priorityClassLookup{s}}
+	admission := s.admission()
 	var eps []*endpoints.Endpoint
 	for _, r := range all {
 		if r.Storage != nil {
@@ -334,10 +331,7 @@ func (s *Server) buildAPI(ctx context.Context) error {
 		plural, gvr := r.Plural, r.GroupVersionResource()
 		st := etcd.New(s.cli, func(op string, d time.Duration) { s.metrics.ObserveEtcd(op, plural, d) })
 		store := registry.NewStore(r, st, s.keyPrefix(r.GroupVersion, r.Plural), s.opts.WatchCacheSize)
-		store.Admission = nsLife
-		if (gvr.Group == "" && plural == "pods") || (gvr.Group == "scheduling.k8s.io" && plural == "priorityclasses") {
-			store.Admission = admissionChain{nsLife, prio}
-		}
+		store.Admission = admission
 		s.stores[gvr] = store
 	}
 	for _, r := range all {

@@ -23,6 +23,7 @@ var Controllers = map[string]InitFunc{
 	"resourcequota":            startResourceQuota,
 	"persistentvolume-binder":  startPersistentVolumeBinder,
 	"horizontalpodautoscaling": startHPA,
+	"root-ca-cert-publisher":   startRootCACertPublisher,
 }
 
 // DisabledByDefault names controllers that "*" does not enable.

@@ -89,6 +89,10 @@ type ControllerOptions struct {
 	HPASyncPeriod            time.Duration
 	HPATolerance             float64
 	HPADownscaleWindow       time.Duration
+	// RootCAFile (--root-ca-file) is the CA bundle published to every
+	// namespace as ConfigMap kube-root-ca.crt (empty: the CA of the
+	// controller-manager's own kubeconfig).
+	RootCAFile string
 }
 
 // NewOptions returns the defaults of upstream's kube-controller-manager.
@@ -175,6 +179,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.PVClaimBinderSyncPeriod, "pvclaimbinder-sync-period", c.PVClaimBinderSyncPeriod, "The period for syncing persistent volumes and persistent volume claims.")
 	fs.DurationVar(&c.HPASyncPeriod, "horizontal-pod-autoscaler-sync-period", c.HPASyncPeriod, "The period for syncing the number of pods in horizontal pod autoscaler.")
 	fs.Float64Var(&c.HPATolerance, "horizontal-pod-autoscaler-tolerance", c.HPATolerance, "The minimum change (from 1.0) in the desired-to-actual metrics ratio for the horizontal pod autoscaler to consider scaling.")
+	fs.StringVar(&c.RootCAFile, "root-ca-file", c.RootCAFile, "If set, this root certificate authority will be included in service account's token secret and published to every namespace as ConfigMap kube-root-ca.crt. This must be a valid PEM-encoded CA bundle.")
 	fs.DurationVar(&c.HPADownscaleWindow, "horizontal-pod-autoscaler-downscale-stabilization", c.HPADownscaleWindow, "The period for which autoscaler will look backwards and not scale down below any recommendation it made during that period.")
 }
 
@@ -185,6 +190,11 @@ func (o *Options) Validate() error {
 	}
 	if o.SecurePort < 0 || o.SecurePort > 65535 {
 		return fmt.Errorf("--secure-port %d must be between 0 and 65535", o.SecurePort)
+	}
+	if o.RootCAFile != "" {
+		if _, err := readCABundle(o.RootCAFile); err != nil {
+			return err
+		}
 	}
 	return o.LeaderElection.Validate()
 }

@@ -36,14 +36,15 @@ func (w *Worker) makeEnv(ctx context.Context, pod *v1.Pod, c *v1.Container, podI
 		}
 		vars[k] = v
 	}
-	if pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks {
-		svcEnv, err := w.serviceEnv(pod.Namespace)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range sortedKeys(svcEnv) {
-			set(k, svcEnv[k])
-		}
+	// The master service's variables are set even without service links:
+	// in-cluster clients find the apiserver by KUBERNETES_SERVICE_HOST.
+	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
+	svcEnv, err := w.serviceEnv(pod.Namespace, links)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range sortedKeys(svcEnv) {
+		set(k, svcEnv[k])
 	}
 	for _, from := range c.EnvFrom {
 		switch {
@@ -229,11 +230,20 @@ func ResourceValue(pod *v1.Pod, c *v1.Container, ref *v1.ResourceFieldSelector, 
 	return quantityString(q, ref.Divisor, name == v1.ResourceCPU), nil
 }
 
-// serviceEnv is the docker-link style environment of the services in the
-// namespace (and the master "kubernetes" service from default), as upstream
-// computes it: <NAME>_SERVICE_HOST, <NAME>_SERVICE_PORT[_<PORT>],
-// <NAME>_PORT and <NAME>_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR].
-func (w *Worker) serviceEnv(ns string) (map[string]string, error) {
+// Upstream's master service: default/kubernetes, whose variables every pod
+// gets.
+const (
+	masterServiceNamespace = "default"
+	masterServiceName      = "kubernetes"
+)
+
+// serviceEnv is the docker-link style environment of the services, as
+// upstream computes it: <NAME>_SERVICE_HOST, <NAME>_SERVICE_PORT[_<PORT>],
+// <NAME>_PORT and <NAME>_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR]. Every pod
+// gets the master service's (default/kubernetes); with links, the services
+// of its own namespace too, and a service of its namespace named like the
+// master service wins over it.
+func (w *Worker) serviceEnv(ns string, links bool) (map[string]string, error) {
 	if w.services == nil {
 		return nil, nil
 	}
@@ -241,20 +251,22 @@ func (w *Worker) serviceEnv(ns string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
-	env := map[string]string{}
+	chosen := map[string]*v1.Service{}
 	for _, s := range svcs {
 		if s.Spec.ClusterIP == "" || s.Spec.ClusterIP == v1.ClusterIPNone {
 			continue
 		}
-		if s.Namespace != ns && !(s.Namespace == "default" && s.Name == "kubernetes") {
-			continue
-		}
-		if s.Namespace != ns {
-			// The namespace's own service of the same name wins.
-			if _, ok := env[envName(s.Name)+"_SERVICE_HOST"]; ok {
-				continue
+		switch {
+		case s.Namespace == masterServiceNamespace && s.Name == masterServiceName:
+			if _, ok := chosen[s.Name]; !ok {
+				chosen[s.Name] = s
 			}
+		case s.Namespace == ns && links:
+			chosen[s.Name] = s
 		}
+	}
+	env := map[string]string{}
+	for _, s := range chosen {
 		prefix := envName(s.Name)
 		ip := s.Spec.ClusterIP
 		for i, p := range s.Spec.Ports {
