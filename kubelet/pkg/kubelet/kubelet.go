@@ -24,8 +24,11 @@ import (
 	"k8s.io/client-go/informers"
 	corev1informers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 
 	"navarch.dev/kubelet/pkg/admission"
 	"navarch.dev/kubelet/pkg/eviction"
@@ -124,6 +127,9 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		return fmt.Errorf("container runtime at %s: %w", cfg.RuntimeEndpoint, err)
 	}
 	slog.Info("container runtime", "name", v.RuntimeName, "version", v.RuntimeVersion)
+	recorder, stopEvents := newRecorder(cfg.NodeName, client)
+	defer stopEvents()
+	recorder.Eventf(nodestatus.NodeRef(cfg.NodeName), v1.EventTypeNormal, "Starting", "Starting kubelet.")
 	var podNet *podnetwork.Manager
 	if cfg.PodNetwork != nil {
 		if podNet, err = podnetwork.NewForHost(*cfg.PodNetwork, client); err != nil {
@@ -209,7 +215,7 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 	reporter := nodestatus.New(nodestatus.Config{
 		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, Hostname: cfg.Hostname, Labels: cfg.NodeLabels,
 		Taints: cfg.Taints, MaxPods: cfg.MaxPods, Reserved: cfg.Reserved, RootDir: cfg.RootDir, Port: int32(cfg.Port),
-		Pressure: evictions,
+		Pressure: evictions, Recorder: recorder,
 	}, client, rtCheck)
 	capacity := nodestatus.Capacity(cfg.MaxPods, cfg.RootDir)
 	allocatable := nodestatus.Allocatable(capacity, cfg.Reserved)
@@ -217,7 +223,7 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		cfg.PodsDir = filepath.Join(cfg.RootDir, "pods")
 	}
 	volumes := volume.NewManager(cfg.PodsDir, cfg.VolumeRefresh, volume.Registry(client, allocatable))
-	probes := prober.New(ctx, rt, func(k string) { worker.Enqueue(k) })
+	probes := prober.New(ctx, rt, recorder, func(k string) { worker.Enqueue(k) })
 	worker = podworker.New(podworker.Config{
 		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
 		ResolvConf: cfg.ResolvConf, PodLogRoot: cfg.PodLogRoot, MachineMemory: capacity.Memory().Value(),
@@ -232,6 +238,7 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 		Source:   src,
 		Writer:   &staticpods.Writer{Static: static, Client: client, API: apiWrite},
 		Admitter: admission.New(allocatable, evictions),
+		Recorder: recorder,
 	})
 	// The worker's Run cannot list the API's pods before the apiserver
 	// answers, so the static pods are queued here.
@@ -322,6 +329,25 @@ func Run(ctx context.Context, cfg Config, client kubernetes.Interface) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// newRecorder returns the kubelet's event recorder — source component
+// "kubelet", host the node name, as upstream — and a func that stops it.
+// With a client, events are written through the apiserver by client-go's
+// broadcaster, which aggregates repeated events, queues them without
+// blocking the caller, retries while the apiserver does not answer (static
+// pods start before it may) and drops them when its queue is full. Without
+// a client (standalone) they are only logged.
+func newRecorder(nodeName string, client kubernetes.Interface) (record.EventRecorder, func()) {
+	b := record.NewBroadcaster()
+	b.StartEventWatcher(func(e *v1.Event) {
+		slog.Debug("event", "object", e.InvolvedObject.Kind+"/"+e.InvolvedObject.Namespace+"/"+e.InvolvedObject.Name,
+			"fieldPath", e.InvolvedObject.FieldPath, "type", e.Type, "reason", e.Reason, "message", e.Message)
+	})
+	if client != nil {
+		b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	}
+	return b.NewRecorder(scheme.Scheme, v1.EventSource{Component: "kubelet", Host: nodeName}), b.Shutdown
 }
 
 // runAPIPods waits until the informers have the API's pods of this node

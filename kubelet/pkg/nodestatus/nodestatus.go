@@ -20,7 +20,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
 )
 
 // KubeletVersion is what the Node reports as its kubelet version.
@@ -44,6 +46,65 @@ type Config struct {
 	// Pressure, when set, is the eviction manager's view of memory, disk
 	// and PID pressure.
 	Pressure Pressure
+	// Recorder, when set, receives the Node's condition events
+	// (NodeHasSufficientMemory, NodeReady, ...) whenever a posted status
+	// sets a condition for the first time or changes its status.
+	Recorder record.EventRecorder
+}
+
+// NodeRef is the object reference of the kubelet's events about its Node:
+// kind Node, and the node's name as both name and UID, as upstream.
+func NodeRef(nodeName string) *v1.ObjectReference {
+	return &v1.ObjectReference{Kind: "Node", Name: nodeName, UID: types.UID(nodeName)}
+}
+
+// conditionEvent is the event reason for a node condition's status.
+func conditionEvent(c v1.NodeCondition) string {
+	t := c.Status == v1.ConditionTrue
+	switch c.Type {
+	case v1.NodeMemoryPressure:
+		if t {
+			return "NodeHasInsufficientMemory"
+		}
+		return "NodeHasSufficientMemory"
+	case v1.NodeDiskPressure:
+		if t {
+			return "NodeHasDiskPressure"
+		}
+		return "NodeHasNoDiskPressure"
+	case v1.NodePIDPressure:
+		if t {
+			return "NodeHasInsufficientPID"
+		}
+		return "NodeHasSufficientPID"
+	case v1.NodeReady:
+		if t {
+			return "NodeReady"
+		}
+		return "NodeNotReady"
+	}
+	return ""
+}
+
+// recordTransitions records an event for every condition of next that old
+// (the status the Node had before next was posted) did not have with the
+// same status, as upstream's kubelet does ("Node n1 status is now:
+// NodeReady").
+func (r *Reporter) recordTransitions(old, next v1.NodeStatus) {
+	if r.cfg.Recorder == nil {
+		return
+	}
+	for _, c := range next.Conditions {
+		same := false
+		for _, o := range old.Conditions {
+			if o.Type == c.Type && o.Status == c.Status {
+				same = true
+			}
+		}
+		if reason := conditionEvent(c); !same && reason != "" {
+			r.cfg.Recorder.Eventf(NodeRef(r.cfg.NodeName), v1.EventTypeNormal, reason, "Node %s status is now: %s", r.cfg.NodeName, reason)
+		}
+	}
 }
 
 // Pressure reports the node's pressure conditions.
@@ -309,6 +370,7 @@ func (r *Reporter) updateStatus(ctx context.Context, node *v1.Node) (*v1.Node, e
 		if gerr != nil {
 			return nil, fmt.Errorf("update node %s status: %w", r.cfg.NodeName, gerr)
 		}
+		node = fresh
 		n = fresh.DeepCopy()
 		n.Status = r.status(ctx, &fresh.Status)
 		out, err = r.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
@@ -316,6 +378,7 @@ func (r *Reporter) updateStatus(ctx context.Context, node *v1.Node) (*v1.Node, e
 	if err != nil {
 		return nil, fmt.Errorf("update node %s status: %w", r.cfg.NodeName, err)
 	}
+	r.recordTransitions(node.Status, n.Status)
 	return out, nil
 }
 
@@ -374,6 +437,7 @@ func (r *Reporter) syncStatus(ctx context.Context, lastPost *time.Time) error {
 	if _, err := r.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		return err
 	}
+	r.recordTransitions(node.Status, next)
 	*lastPost = r.now()
 	return nil
 }

@@ -232,6 +232,16 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 	var vols map[string]string
 	if w.volumes != nil {
 		if vols, err = w.volumes.Setup(ctx, pod); err != nil {
+			var me *mountError
+			if errors.As(err, &me) {
+				// Upstream leaves the containers ContainerCreating while it
+				// retries the mount, and says why in a FailedMount event.
+				for _, c := range allContainers(pod) {
+					w.setWaiting(pod, c.Name, "", "")
+				}
+				w.podEvent(pod, v1.EventTypeWarning, EventFailedMount, "%s", me.msg)
+				return syncResult{status: w.computeStatus(pod, obs), requeue: 2 * time.Second}, nil
+			}
 			var ce *configError
 			if errors.As(err, &ce) {
 				for _, c := range allContainers(pod) {
@@ -250,6 +260,7 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 		if len(obs.sandboxes) > 0 {
 			attempt = obs.sandboxes[0].GetMetadata().GetAttempt() + 1
 			// The sandbox died: its containers went with it.
+			w.podEvent(pod, v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 			if err := w.rt.StopPodSandbox(ctx, obs.sandboxes[0].Id); err != nil {
 				return syncResult{}, err
 			}
@@ -261,6 +272,7 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 			return syncResult{}, err
 		}
 		if sbID, err = w.rt.RunPodSandbox(ctx, sbCfg, ""); err != nil {
+			w.podEvent(pod, v1.EventTypeWarning, EventFailedCreatePodSandBox, "Failed to create pod sandbox: %v", err)
 			return syncResult{}, err
 		}
 		if obs, err = w.observe(ctx, pod); err != nil {
@@ -303,6 +315,7 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 		if wait := w.backoff.wait(k, finished); wait > 0 {
 			w.setWaiting(pod, c.Name, "CrashLoopBackOff", fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
 				w.backoffDelay(k), c.Name, pod.Name, pod.Namespace, pod.UID))
+			w.containerEvent(pod, c, v1.EventTypeWarning, EventBackOff, "Back-off restarting failed container %s in pod %s", c.Name, podDesc(pod))
 			later(wait)
 			return
 		}
@@ -347,12 +360,18 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 			}
 			switch last.state() {
 			case runtimeapi.ContainerState_CONTAINER_RUNNING:
-				reason := ""
+				reason, why := "", ""
 				if last.c.Annotations[annotationHash] != containerHash(c) {
 					reason = "spec changed"
+					why = fmt.Sprintf("Container %s definition changed, will be restarted", c.Name)
 				} else if w.prober != nil {
 					if r := w.prober.Result(pod.UID, c.Name); r.LivenessFail {
 						reason = "liveness probe failed: " + r.FailedMessage
+						probe := "liveness"
+						if r.StartupFail {
+							probe = "startup"
+						}
+						why = fmt.Sprintf("Container %s failed %s probe, will be restarted", c.Name, probe)
 					}
 				}
 				if reason == "" {
@@ -360,7 +379,7 @@ func (w *Worker) syncPod(ctx context.Context, pod *v1.Pod) (syncResult, error) {
 					continue
 				}
 				slog.Info("restarting container", "pod", key(pod), "container", c.Name, "reason", reason)
-				w.stopContainer(ctx, pod, c, last.c.Id, gracePeriod(pod))
+				w.stopContainer(ctx, pod, c, last.c.Id, gracePeriod(pod), why)
 				later(10 * time.Millisecond)
 			case runtimeapi.ContainerState_CONTAINER_CREATED:
 				if err := w.rt.StartContainer(ctx, last.c.Id); err != nil {
@@ -439,16 +458,19 @@ func (w *Worker) pruneContainers(ctx context.Context, obs *observed) {
 func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, attempt uint32, init bool, sbID string, sbCfg *runtimeapi.PodSandboxConfig, podIP string, vols map[string]string) error {
 	if reason, msg := w.ensureImage(ctx, pod, c, sbCfg); reason != "" {
 		w.setWaiting(pod, c.Name, reason, msg)
+		w.containerEvent(pod, c, v1.EventTypeWarning, EventFailed, "Error: %s", reason)
 		return errors.New(msg)
 	}
 	env, err := w.makeEnv(ctx, pod, c, podIP)
 	if err != nil {
 		w.setWaiting(pod, c.Name, "CreateContainerConfigError", err.Error())
+		w.containerEvent(pod, c, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return err
 	}
 	mounts, err := containerMounts(c, vols)
 	if err != nil {
 		w.setWaiting(pod, c.Name, "CreateContainerConfigError", err.Error())
+		w.containerEvent(pod, c, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(sbCfg.LogDirectory, c.Name), 0o755); err != nil {
@@ -466,17 +488,22 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, c *v1.Containe
 	id, err := w.rt.CreateContainer(ctx, sbID, cfg, sbCfg)
 	if err != nil {
 		w.setWaiting(pod, c.Name, "CreateContainerError", err.Error())
+		w.containerEvent(pod, c, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return err
 	}
+	w.containerEvent(pod, c, v1.EventTypeNormal, EventCreated, "Created container: %s", c.Name)
 	if err := w.rt.StartContainer(ctx, id); err != nil {
 		w.setWaiting(pod, c.Name, "RunContainerError", err.Error())
+		w.containerEvent(pod, c, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return err
 	}
+	w.containerEvent(pod, c, v1.EventTypeNormal, EventStarted, "Started container %s", c.Name)
 	w.setWaiting(pod, c.Name, "", "")
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
 		if err := w.runHook(ctx, pod, c, id, c.Lifecycle.PostStart, podIP, gracePeriod(pod)); err != nil {
 			slog.Warn("postStart hook failed; killing container", "pod", key(pod), "container", c.Name, "err", err)
-			w.stopContainer(ctx, pod, c, id, gracePeriod(pod))
+			w.containerEvent(pod, c, v1.EventTypeWarning, EventFailedPostStartHook, "%s", hookMessage(pod, c, c.Lifecycle.PostStart, err))
+			w.stopContainer(ctx, pod, c, id, gracePeriod(pod), "FailedPostStartHook")
 		}
 	}
 	return nil
@@ -529,24 +556,40 @@ func (w *Worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, 
 	present := img != nil
 	switch {
 	case policy == v1.PullNever && !present:
-		return "ErrImageNeverPull", fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
+		w.containerEvent(pod, c, v1.EventTypeWarning, EventErrImageNeverPull, "%s", msg)
+		return "ErrImageNeverPull", msg
 	case policy == v1.PullNever, policy == v1.PullIfNotPresent && present:
+		w.containerEvent(pod, c, v1.EventTypeNormal, EventPulled, "Container image %q already present on machine", c.Image)
 		return "", ""
 	}
 	k := waitingKey(pod, c.Name) + "/pull"
 	if !present {
 		if wait := w.backoff.wait(k, w.now()); wait > 0 {
-			return "ImagePullBackOff", fmt.Sprintf("Back-off pulling image %q", c.Image)
+			msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
+			w.containerEvent(pod, c, v1.EventTypeNormal, EventBackOff, "%s", msg)
+			return "ImagePullBackOff", msg
 		}
 	}
+	w.containerEvent(pod, c, v1.EventTypeNormal, EventPulling, "Pulling image %q", c.Image)
+	start := w.now()
 	if _, err := w.rt.PullImage(ctx, c.Image, sbCfg); err != nil {
+		msg := fmt.Sprintf("Failed to pull image %q: %v", c.Image, err)
+		w.containerEvent(pod, c, v1.EventTypeWarning, EventFailed, "%s", msg)
 		if present {
 			slog.Warn("pull failed; using the local image", "image", c.Image, "err", err)
+			w.containerEvent(pod, c, v1.EventTypeNormal, EventPulled, "Container image %q already present on machine", c.Image)
 			return "", ""
 		}
 		w.backoff.next(k)
-		return "ErrImagePull", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err)
+		return "ErrImagePull", msg
 	}
+	took := w.now().Sub(start)
+	var size uint64
+	if img, err := w.rt.ImageStatus(ctx, c.Image); err == nil && img != nil {
+		size = img.Size
+	}
+	w.containerEvent(pod, c, v1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.", c.Image, took, took, size)
 	return "", ""
 }
 
@@ -599,16 +642,24 @@ func (w *Worker) stopContainers(ctx context.Context, pod *v1.Pod, ctrs []*runtim
 		wg.Add(1)
 		go func(id string) {
 			defer wg.Done()
-			w.stopContainer(ctx, pod, spec, id, grace)
+			msg := ""
+			if spec != nil {
+				msg = fmt.Sprintf("Stopping container %s", spec.Name)
+			}
+			w.stopContainer(ctx, pod, spec, id, grace, msg)
 		}(c.Id)
 	}
 	wg.Wait()
 }
 
 // stopContainer runs the preStop hook (if pod and spec are known) within
-// grace, then stops the container with what is left of it.
-func (w *Worker) stopContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, id string, grace time.Duration) {
+// grace, then stops the container with what is left of it. With pod and
+// spec known, a Killing event with message (why) is recorded first.
+func (w *Worker) stopContainer(ctx context.Context, pod *v1.Pod, c *v1.Container, id string, grace time.Duration, message string) {
 	start := w.now()
+	if pod != nil && c != nil && message != "" {
+		w.containerEvent(pod, c, v1.EventTypeNormal, EventKilling, "%s", message)
+	}
 	if pod != nil && c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
 		hctx, cancel := context.WithTimeout(ctx, grace)
 		podIP := ""
@@ -617,6 +668,7 @@ func (w *Worker) stopContainer(ctx context.Context, pod *v1.Pod, c *v1.Container
 		}
 		if err := w.runHook(hctx, pod, c, id, c.Lifecycle.PreStop, podIP, grace); err != nil {
 			slog.Warn("preStop hook failed", "pod", key(pod), "container", c.Name, "err", err)
+			w.containerEvent(pod, c, v1.EventTypeWarning, EventFailedPreStopHook, "%s", hookMessage(pod, c, c.Lifecycle.PreStop, err))
 		}
 		cancel()
 	}
@@ -674,4 +726,15 @@ func (w *Worker) runHook(ctx context.Context, pod *v1.Pod, c *v1.Container, id s
 		}
 	}
 	return nil
+}
+
+// hookMessage describes a failed lifecycle hook as upstream's events do.
+func hookMessage(pod *v1.Pod, c *v1.Container, h *v1.LifecycleHandler, err error) string {
+	switch {
+	case h.Exec != nil:
+		return fmt.Sprintf("Exec lifecycle hook (%v) for Container %q in Pod %q failed - error: %v", h.Exec.Command, c.Name, podDesc(pod), err)
+	case h.HTTPGet != nil:
+		return fmt.Sprintf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %v", h.HTTPGet.Path, c.Name, podDesc(pod), err)
+	}
+	return fmt.Sprintf("Lifecycle hook for Container %q in Pod %q failed - error: %v", c.Name, podDesc(pod), err)
 }

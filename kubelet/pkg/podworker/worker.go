@@ -7,6 +7,11 @@
 // and the runtime's own changes (seen by periodic resyncs of every live pod)
 // enqueue a key, and one sync at a time per key reads the pod from its
 // Source, acts, and writes the status through its StatusWriter.
+//
+// What it does and what keeps a pod from running is also told as upstream
+// kubelet's events on the pod and its containers (Pulled, Created,
+// Started, Killing, BackOff, FailedMount, Evicted, admission rejections,
+// ...) through an injected record.EventRecorder.
 package podworker
 
 import (
@@ -24,6 +29,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -111,9 +117,12 @@ type Admitter interface {
 
 // ProbeResult is what the prober has seen of one container.
 type ProbeResult struct {
-	Ready         bool
-	Started       bool
-	LivenessFail  bool
+	Ready        bool
+	Started      bool
+	LivenessFail bool
+	// StartupFail: the failure LivenessFail reports is the startup
+	// probe's.
+	StartupFail   bool
 	FailedMessage string
 }
 
@@ -128,6 +137,7 @@ type Worker struct {
 	volumes  Volumes
 	prober   Prober
 	admitter Admitter
+	recorder record.EventRecorder
 	backoff  *backoff
 	queue    workqueue.TypedRateLimitingInterface[string]
 	now      func() time.Time
@@ -173,6 +183,10 @@ type Options struct {
 	// Admitter, when set, decides whether new pods may run; a refused pod
 	// fails with the admitter's reason and message.
 	Admitter Admitter
+	// Recorder receives the events of the pods (Pulled, Created, Started,
+	// Killing, BackOff, FailedMount, Evicted, admission rejections, ...);
+	// nil drops them. It must not block.
+	Recorder record.EventRecorder
 }
 
 // New builds a Worker.
@@ -192,6 +206,7 @@ func New(cfg Config, o Options) *Worker {
 	w := &Worker{
 		cfg: cfg, rt: o.Runtime, client: o.Client, services: o.Services, source: o.Source,
 		writer: o.Writer, volumes: o.Volumes, prober: o.Prober, admitter: o.Admitter,
+		recorder: o.Recorder,
 		now:      time.Now,
 		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		known:    map[string]*v1.Pod{},
@@ -202,6 +217,9 @@ func New(cfg Config, o Options) *Worker {
 		started:  map[types.UID]time.Time{},
 		terminal: map[types.UID]terminalStatus{},
 		admitted: map[types.UID]*v1.Pod{},
+	}
+	if w.recorder == nil {
+		w.recorder = noRecorder
 	}
 	w.backoff = newBackoff(func() time.Time { return w.now() })
 	return w
@@ -317,7 +335,7 @@ func (w *Worker) Sync(ctx context.Context, k string) (time.Duration, error) {
 	if prev != nil && (pod == nil || prev.UID != pod.UID) {
 		// The pod we ran under this name is gone from the API (deleted
 		// without our final delete, or replaced): stop everything it had.
-		if err := w.cleanup(ctx, prev.UID, 0); err != nil {
+		if err := w.cleanup(ctx, prev.UID, prev, 0); err != nil {
 			return 0, err
 		}
 	}
@@ -340,7 +358,7 @@ func (w *Worker) Sync(ctx context.Context, k string) (time.Duration, error) {
 		}
 	}
 	if pod.DeletionTimestamp != nil && res.stopped {
-		if err := w.cleanup(ctx, pod.UID, 0); err != nil {
+		if err := w.cleanup(ctx, pod.UID, nil, 0); err != nil {
 			return 0, err
 		}
 		w.mu.Lock()
@@ -367,8 +385,9 @@ func statusEqual(a, b v1.PodStatus) bool {
 }
 
 // cleanup stops and removes every sandbox of the pod, its cgroups, volumes
-// and remembered state.
-func (w *Worker) cleanup(ctx context.Context, uid types.UID, grace time.Duration) error {
+// and remembered state. With the pod known (last seen before it went from
+// the API), the containers it stops are told as Killing events.
+func (w *Worker) cleanup(ctx context.Context, uid types.UID, pod *v1.Pod, grace time.Duration) error {
 	sbs, err := w.rt.ListPodSandbox(ctx, map[string]string{LabelPodUID: string(uid)})
 	if err != nil {
 		return err
@@ -377,6 +396,18 @@ func (w *Worker) cleanup(ctx context.Context, uid types.UID, grace time.Duration
 	ctrs, err := w.rt.ListContainers(ctx, "", map[string]string{LabelPodUID: string(uid)})
 	if err != nil {
 		return err
+	}
+	if pod != nil {
+		for _, c := range ctrs {
+			if c.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+				continue
+			}
+			for _, s := range allContainers(pod) {
+				if s.Name == c.GetMetadata().GetName() {
+					w.containerEvent(pod, &s, v1.EventTypeNormal, EventKilling, "Stopping container %s", s.Name)
+				}
+			}
+		}
 	}
 	w.stopContainers(ctx, nil, ctrs, grace)
 	for _, sb := range sbs {
@@ -444,12 +475,21 @@ func (w *Worker) admit(pod *v1.Pod, obs *observed) bool {
 		return true
 	}
 	if w.admitter != nil && len(obs.sandboxes) == 0 && pod.Status.Phase != v1.PodRunning {
+		w.mu.Lock()
+		term, decided := w.terminal[pod.UID]
+		w.mu.Unlock()
+		if decided && term.rejected {
+			// Rejected already (its Failed status not seen back yet):
+			// once is enough, for the decision and for its event.
+			return false
+		}
 		others := make([]*v1.Pod, 0, len(w.admitted))
 		for _, p := range w.admitted {
 			others = append(others, p)
 		}
 		if r := w.admitter.Admit(pod, others); !r.Admit {
 			slog.Info("pod rejected", "pod", key(pod), "reason", r.Reason, "message", r.Message)
+			w.podEvent(pod, v1.EventTypeWarning, r.Reason, "%s", r.Message)
 			w.mu.Lock()
 			w.terminal[pod.UID] = terminalStatus{reason: r.Reason, message: "Pod was rejected: " + r.Message, rejected: true}
 			w.mu.Unlock()
@@ -490,10 +530,14 @@ func (w *Worker) ActivePods() []*v1.Pod {
 // The pod stays in the API (phase Failed) until it is deleted.
 func (w *Worker) Evict(pod *v1.Pod, message string, grace time.Duration) {
 	w.mu.Lock()
-	if _, ok := w.terminal[pod.UID]; !ok {
+	_, failing := w.terminal[pod.UID]
+	if !failing {
 		w.terminal[pod.UID] = terminalStatus{reason: "Evicted", message: message, grace: grace, disruption: true}
 	}
 	w.mu.Unlock()
+	if !failing {
+		w.podEvent(pod, v1.EventTypeWarning, EventEvicted, "%s", message)
+	}
 	w.queue.Add(key(pod))
 }
 
@@ -524,7 +568,7 @@ func (w *Worker) Housekeep(ctx context.Context) {
 		}
 		seen[uid] = true
 		slog.Info("removing orphaned pod sandboxes", "pod", sb.Labels[LabelPodNamespace]+"/"+sb.Labels[LabelPodName], "uid", uid)
-		if err := w.cleanup(ctx, types.UID(uid), 0); err != nil {
+		if err := w.cleanup(ctx, types.UID(uid), nil, 0); err != nil {
 			slog.Warn("housekeeping: cleanup", "uid", uid, "err", err)
 		}
 	}

@@ -21,6 +21,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/reference"
 
 	"navarch.dev/kubelet/pkg/podworker"
 )
@@ -37,6 +40,7 @@ type Manager struct {
 	ctx      context.Context
 	rt       Runtime
 	onChange func(podKey string)
+	recorder record.EventRecorder
 	// second is the unit of the probes' *Seconds fields (shorter in tests).
 	second time.Duration
 
@@ -44,11 +48,19 @@ type Manager struct {
 	workers map[string]*worker // by "<uid>/<container>"
 }
 
+// EventUnhealthy is the reason of the event recorded on a container for
+// every failed probe, as upstream's.
+const EventUnhealthy = "Unhealthy"
+
 // New returns a Manager whose probes run until ctx ends; onChange (may be
 // nil) is called with the pod's "namespace/name" whenever a result changes,
-// so the pod is synced at once.
-func New(ctx context.Context, rt Runtime, onChange func(podKey string)) *Manager {
-	return &Manager{ctx: ctx, rt: rt, onChange: onChange, second: time.Second, workers: map[string]*worker{}}
+// so the pod is synced at once. Every failed probe is recorded as an
+// Unhealthy event on the container with recorder (nil: not recorded).
+func New(ctx context.Context, rt Runtime, recorder record.EventRecorder, onChange func(podKey string)) *Manager {
+	if recorder == nil {
+		recorder = &record.FakeRecorder{} // drops events
+	}
+	return &Manager{ctx: ctx, rt: rt, onChange: onChange, recorder: recorder, second: time.Second, workers: map[string]*worker{}}
 }
 
 func wkey(uid types.UID, name string) string { return string(uid) + "/" + name }
@@ -109,8 +121,10 @@ type worker struct {
 	c      *v1.Container
 	id     string
 	podIP  string
-	ctx    context.Context
-	stop   context.CancelFunc
+	// ref is the container's object reference for its events.
+	ref  *v1.ObjectReference
+	ctx  context.Context
+	stop context.CancelFunc
 
 	mu  sync.Mutex
 	res podworker.ProbeResult
@@ -119,6 +133,10 @@ type worker struct {
 func newWorker(m *Manager, pod *v1.Pod, c *v1.Container, id, podIP string) *worker {
 	ctx, cancel := context.WithCancel(m.ctx)
 	w := &worker{m: m, podKey: pod.Namespace + "/" + pod.Name, c: c, id: id, podIP: podIP, ctx: ctx, stop: cancel}
+	if ref, err := reference.GetReference(scheme.Scheme, pod); err == nil {
+		ref.FieldPath = fmt.Sprintf("spec.containers{%s}", c.Name)
+		w.ref = ref
+	}
 	// Until probed: started only without a startup probe, ready only
 	// without a readiness probe, alive.
 	w.res.Started = c.StartupProbe == nil
@@ -228,6 +246,9 @@ func (w *worker) run() {
 		if w.ctx.Err() != nil {
 			return
 		}
+		if !ok && w.ref != nil {
+			w.m.recorder.Eventf(w.ref, v1.EventTypeWarning, EventUnhealthy, "%s probe failed: %s", probeName[which], msg)
+		}
 		verdict := due.observe(ok)
 		if verdict == nil {
 			continue
@@ -246,7 +267,7 @@ func (w *worker) run() {
 				w.set(func(r *podworker.ProbeResult) { r.Started = true })
 			} else {
 				w.set(func(r *podworker.ProbeResult) {
-					r.LivenessFail, r.FailedMessage = true, "startup probe failed: "+msg
+					r.LivenessFail, r.StartupFail, r.FailedMessage = true, true, "startup probe failed: "+msg
 				})
 				due.bad = 0
 			}
@@ -260,6 +281,9 @@ func (w *worker) run() {
 		}
 	}
 }
+
+// probeName is how events name each probe.
+var probeName = map[string]string{"startup": "Startup", "liveness": "Liveness", "readiness": "Readiness"}
 
 // probe runs p once and reports success with a message for failures.
 func (w *worker) probe(p *v1.Probe, to time.Duration) (bool, string) {

@@ -14,6 +14,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/tools/record"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"navarch.dev/kubelet/pkg/podworker"
@@ -33,6 +34,8 @@ type fixture struct {
 	cri *fakecri.Runtime
 	m   *Manager
 	id  string
+	// recorder holds the events the manager recorded.
+	recorder *record.FakeRecorder
 
 	mu      sync.Mutex
 	answers map[string]int32 // command → exit code
@@ -58,13 +61,13 @@ func newFixture(t *testing.T) *fixture {
 	if err := rt.StartContainer(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, cri: cri, id: id, answers: map[string]int32{}}
+	f := &fixture{t: t, cri: cri, id: id, answers: map[string]int32{}, recorder: record.NewFakeRecorder(10000)}
 	cri.ExecFunc = func(_ string, cmd []string) (string, int32) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return "", f.answers[strings.Join(cmd, " ")]
 	}
-	f.m = New(context.Background(), rt, nil)
+	f.m = New(context.Background(), rt, f.recorder, nil)
 	f.m.second = unit
 	t.Cleanup(func() { f.m.Forget("u") })
 	return f
@@ -124,6 +127,46 @@ func TestLivenessFailureAsksForRestart(t *testing.T) {
 	f.m.Update(makePod(v1.Container{LivenessProbe: execProbe("check")}), map[string]string{}, "")
 	if r := f.m.Result("u", "c"); r.LivenessFail {
 		t.Errorf("result after the container went = %+v", r)
+	}
+}
+
+// TestFailedProbesRecordUnhealthy: every failed try of a probe is an
+// Unhealthy warning on the container, named by the probe, as upstream.
+func TestFailedProbesRecordUnhealthy(t *testing.T) {
+	tests := []struct {
+		name string
+		c    v1.Container
+		want string
+	}{
+		{name: "liveness", c: v1.Container{LivenessProbe: execProbe("alive")}, want: "Warning Unhealthy Liveness probe failed: "},
+		{name: "readiness", c: v1.Container{ReadinessProbe: execProbe("ready")}, want: "Warning Unhealthy Readiness probe failed: "},
+		{name: "startup", c: v1.Container{StartupProbe: execProbe("started")}, want: "Warning Unhealthy Startup probe failed: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.answer("alive", 1)
+			f.answer("ready", 2)
+			f.answer("started", 3)
+			f.m.Update(makePod(tt.c), map[string]string{"c": f.id}, "")
+			select {
+			case ev := <-f.recorder.Events:
+				if !strings.HasPrefix(ev, tt.want) || !strings.Contains(ev, "exit code") {
+					t.Errorf("event = %q, want %q with the exit code", ev, tt.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no event for a failing probe")
+			}
+		})
+	}
+	// A passing probe records nothing.
+	f := newFixture(t)
+	f.m.Update(makePod(v1.Container{LivenessProbe: execProbe("fine")}), map[string]string{"c": f.id}, "")
+	f.holds("passing", 10*unit, func(r podworker.ProbeResult) bool { return !r.LivenessFail })
+	select {
+	case ev := <-f.recorder.Events:
+		t.Errorf("event %q for a passing probe", ev)
+	default:
 	}
 }
 

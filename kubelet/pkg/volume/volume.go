@@ -102,7 +102,8 @@ func NewManager(podsDir string, refresh time.Duration, plugins []Plugin) *Manage
 func (m *Manager) PodDir(uid types.UID) string { return filepath.Join(m.podsDir, string(uid)) }
 
 // Setup implements podworker.Volumes. A volume that cannot be set up is a
-// configuration error: the pod waits and is retried.
+// mount error: the pod waits (ContainerCreating, a FailedMount event) and
+// is retried.
 func (m *Manager) Setup(ctx context.Context, pod *v1.Pod) (map[string]string, error) {
 	out := map[string]string{}
 	for i := range pod.Spec.Volumes {
@@ -117,7 +118,7 @@ func (m *Manager) Setup(ctx context.Context, pod *v1.Pod) (map[string]string, er
 		}
 		p := m.plugin(v)
 		if p == nil {
-			return nil, podworker.NewConfigError(fmt.Sprintf("volume %q: unsupported volume type", v.Name))
+			return nil, podworker.NewMountError(fmt.Sprintf("MountVolume.SetUp failed for volume %q : no volume plugin matched", v.Name))
 		}
 		dir := filepath.Join(m.PodDir(pod.UID), "volumes", p.Name(), v.Name)
 		path, err := p.SetUp(ctx, pod, v, dir)
@@ -129,7 +130,7 @@ func (m *Manager) Setup(ctx context.Context, pod *v1.Pod) (map[string]string, er
 				out[v.Name] = prev.path
 				continue
 			}
-			return nil, podworker.NewConfigError(fmt.Sprintf("MountVolume.SetUp failed for volume %q: %v", v.Name, err))
+			return nil, podworker.NewMountError(fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", v.Name, err))
 		}
 		m.mu.Lock()
 		m.done[k] = setUp{path: path, at: m.now()}

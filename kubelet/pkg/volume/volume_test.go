@@ -59,11 +59,12 @@ func TestManager(t *testing.T) {
 		t.Errorf("pod dir left: %v", err)
 	}
 
-	// A new pod whose ConfigMap is missing waits with a configuration error.
+	// A new pod whose ConfigMap is missing waits for its volumes, with
+	// upstream's FailedMount message naming what is missing.
 	pod.UID = "u2"
 	_, err = m.Setup(ctx, pod)
-	if err == nil {
-		t.Fatal("missing ConfigMap accepted")
+	if want := `MountVolume.SetUp failed for volume "cfg" : configmap "app" not found`; err == nil || err.Error() != want {
+		t.Fatalf("missing ConfigMap: err = %v, want %q", err, want)
 	}
 	var unsupported = &v1.Pod{ObjectMeta: metav1.ObjectMeta{UID: "u3"}, Spec: v1.PodSpec{Volumes: []v1.Volume{{Name: "x", VolumeSource: v1.VolumeSource{NFS: &v1.NFSVolumeSource{}}}}}}
 	if _, err := m.Setup(ctx, unsupported); err == nil {

@@ -60,6 +60,9 @@ func Payload(ctx context.Context, client kubernetes.Interface, ns, name string, 
 	if apierrors.IsNotFound(err) && opt {
 		return map[string]atomic.File{}, nil
 	}
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("configmap %q not found", name)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("configmap %q: %w", name, err)
 	}

@@ -55,6 +55,9 @@ func Payload(ctx context.Context, client kubernetes.Interface, ns, name string, 
 	if apierrors.IsNotFound(err) && opt {
 		return map[string]atomic.File{}, nil
 	}
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("secret %q not found", name)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("secret %q: %w", name, err)
 	}
