@@ -132,9 +132,15 @@ func (ls *listeners) bind(addr string) (*listener, error) {
 		return nil, fmt.Errorf("listen tcp on %s: %w", addr, err)
 	}
 	ref := &handlerRef{}
+	udp, err := newUDPServer(conns, ref)
+	if err != nil {
+		closeAll()
+		ln.Close()
+		return nil, fmt.Errorf("udp on %s: %w", addr, err)
+	}
 	return &listener{
 		ref: ref,
-		udp: newUDPServer(conns, ref),
+		udp: udp,
 		tcp: &dns.Server{Listener: ln, Net: "tcp", Handler: ref},
 	}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,37 +14,77 @@ import (
 )
 
 // udpServer answers DNS on an address's UDP sockets. Each socket's reader
-// goroutine reads each query into a pooled worker's buffer and hands it to
-// a goroutine of its own, so the socket is read again at once and a query waiting for an
-// upstream (forward) stalls nothing. The worker brings its own read, pack
-// and address buffers, so a query costs no buffer or address allocations.
+// goroutine reads each query into a worker's buffers and hands the worker
+// to an idle serving goroutine (or, when none is idle, to a new one), so
+// the socket is read again at once and a query waiting for an upstream
+// (forward) stalls nothing. Serving goroutines live on after a query and
+// wait for the next: a goroutine started per query cost more than its
+// query's own work here, mostly in growing its stack (decoding a name
+// needs more than a new goroutine's first stack). Idle goroutines beyond
+// what the load of the last second needed are retired.
 // (Long-lived readers serving inline gave more throughput but a p99
-// several times longer under dnsperf: a query queued behind busy readers.)
+// several times longer under dnsperf: a query queued behind busy readers.
+// Measured again beside the serving goroutines below: a third less QPS
+// and two to three times the p99; likely because the kernel spreads a few
+// clients over the sockets by flow, leaving one reader most of the load.)
+// Reading and answering bypass Go's locked socket calls (rawudp.go), and
+// the common query is decoded without allocating (query.go).
 type udpServer struct {
 	// conns are the address's sockets (SO_REUSEPORT, one per CPU): the
 	// kernel spreads clients over them by flow, each has its reader.
 	conns []*net.UDPConn
+	socks []*udpSocket // of conns
 	ref   *handlerRef
 	laddr *net.UDPAddr
 	// pktinfo: the socket is bound to a wildcard address and answers are
 	// sent from the address each query was sent to.
 	pktinfo bool
 
-	inflight atomic.Int32
-	wg       sync.WaitGroup
-	closed   atomic.Bool
-	pool     sync.Pool // *udpWorker
+	// jobs hands a read query to an idle serving goroutine; a nil job
+	// (or its closing) retires the goroutine that receives it.
+	jobs chan *udpWorker
+	// serving counts the serving goroutines, idle those waiting on jobs.
+	serving, idle atomic.Int32
+	done          chan struct{} // closed by close: stops retireIdle
+	// feeders are the readers and retireIdle (they send on jobs),
+	// servers the serving goroutines.
+	feeders, servers sync.WaitGroup
+	closed           atomic.Bool
+	pool             sync.Pool // *udpWorker
+	// idleCheck is udpIdleCheck (shorter in tests).
+	idleCheck time.Duration
 }
 
 // udpReadSize bounds a query; EDNS queries are far below it.
 const udpReadSize = 4096
 
-// maxUDPInflight bounds the queries in flight on one socket; beyond it
-// the reader waits and queries wait in the socket buffer.
-const maxUDPInflight = 10000
+// maxUDPServing bounds the serving goroutines of an address, and so the
+// queries in flight; beyond it the readers wait for a goroutine to finish
+// and queries wait in the socket buffers.
+const maxUDPServing = 10000
 
-func newUDPServer(conns []*net.UDPConn, ref *handlerRef) *udpServer {
-	s := &udpServer{conns: conns, ref: ref, laddr: conns[0].LocalAddr().(*net.UDPAddr)}
+// udpIdleCheck is how often surplus idle serving goroutines are retired;
+// udpMinIdle are always kept.
+const (
+	udpIdleCheck = time.Second
+	udpMinIdle   = 8
+)
+
+func newUDPServer(conns []*net.UDPConn, ref *handlerRef) (*udpServer, error) {
+	s := &udpServer{
+		conns: conns, ref: ref, laddr: conns[0].LocalAddr().(*net.UDPAddr),
+		jobs: make(chan *udpWorker), done: make(chan struct{}), idleCheck: udpIdleCheck,
+	}
+	for _, c := range conns {
+		sock, err := newUDPSocket(c)
+		if err != nil {
+			for _, sock := range s.socks {
+				sock.closeSend()
+			}
+			return nil, err
+		}
+		s.socks = append(s.socks, sock)
+	}
 	if s.laddr.IP.IsUnspecified() {
 		s.pktinfo = true
 		for _, c := range conns {
@@ -59,25 +98,28 @@ func newUDPServer(conns []*net.UDPConn, ref *handlerRef) *udpServer {
 			w.w.src = make([]byte, 0, unix.CmsgSpace(unix.SizeofInet6Pktinfo))
 		}
 		w.w.s = s
+		w.w.msg.init(w.buf, w.oob)
 		return w
 	}
-	return s
+	return s, nil
 }
 
 // start starts the readers.
 func (s *udpServer) start() {
-	for _, c := range s.conns {
-		s.wg.Add(1)
-		go s.read(c)
+	for _, sock := range s.socks {
+		s.feeders.Add(1)
+		go s.read(sock)
 	}
+	s.feeders.Add(1)
+	go s.retireIdle()
 }
 
-func (s *udpServer) read(conn *net.UDPConn) {
-	defer s.wg.Done()
+func (s *udpServer) read(sock *udpSocket) {
+	defer s.feeders.Done()
 	for {
 		w := s.pool.Get().(*udpWorker)
-		w.w.conn = conn
-		n, oobn, flags, from, err := conn.ReadMsgUDPAddrPort(w.buf, w.oob)
+		w.w.sock = sock
+		err := w.w.msg.recv(sock.rc)
 		if err != nil {
 			s.pool.Put(w)
 			if s.closed.Load() || errors.Is(err, net.ErrClosed) {
@@ -87,31 +129,103 @@ func (s *udpServer) read(conn *net.UDPConn) {
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		if flags&unix.MSG_TRUNC != 0 {
+		if w.w.msg.flags&unix.MSG_TRUNC != 0 {
 			s.pool.Put(w)
 			continue
 		}
-		for s.inflight.Load() >= maxUDPInflight {
-			time.Sleep(100 * time.Microsecond)
+		s.dispatch(w)
+	}
+}
+
+// dispatch hands w to an idle serving goroutine, else to a new one, else
+// (at maxUDPServing) waits for one to become idle.
+func (s *udpServer) dispatch(w *udpWorker) {
+	select {
+	case s.jobs <- w:
+		return
+	default:
+	}
+	for {
+		n := s.serving.Load()
+		if n >= maxUDPServing {
+			s.jobs <- w
+			return
 		}
-		s.inflight.Add(1)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			w.serve(w.buf[:n], w.oob[:oobn], from)
-			s.inflight.Add(-1)
-			s.pool.Put(w)
-		}()
+		if s.serving.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	s.servers.Add(1)
+	go s.serve(w)
+}
+
+// serve is a serving goroutine: it answers w's query and then each one it
+// is handed, until it is handed nil or jobs is closed.
+func (s *udpServer) serve(w *udpWorker) {
+	defer s.servers.Done()
+	defer s.serving.Add(-1)
+	for {
+		w.serve(w.buf[:w.w.msg.n], w.oob[:w.w.msg.oobn])
+		s.pool.Put(w)
+		s.idle.Add(1)
+		w = <-s.jobs
+		s.idle.Add(-1)
+		if w == nil {
+			return
+		}
+	}
+}
+
+// retireIdle retires, once a udpIdleCheck, half of the serving goroutines
+// that stayed idle through the whole period beyond udpMinIdle: what a
+// burst of slow (forwarded) queries started does not stay forever, what
+// steady load uses stays.
+func (s *udpServer) retireIdle() {
+	defer s.feeders.Done()
+	t := time.NewTicker(s.idleCheck / 10)
+	defer t.Stop()
+	low, ticks := int32(maxUDPServing), 0
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		low = min(low, s.idle.Load())
+		if ticks++; ticks < 10 {
+			continue
+		}
+		for range (low - udpMinIdle + 1) / 2 {
+			select {
+			case s.jobs <- nil:
+				continue
+			default:
+			}
+			break
+		}
+		low, ticks = maxUDPServing, 0
 	}
 }
 
 func (s *udpServer) close() {
 	s.closed.Store(true)
-	for _, c := range s.conns {
+	// Closing both descriptors of a socket takes it out of its SO_REUSEPORT
+	// group at once (a successor's sockets get all queries); answers of the
+	// queries still in progress are dropped.
+	for i, c := range s.conns {
+		s.socks[i].closeSend()
 		c.Close()
 	}
+	close(s.done)
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() {
+		// Once nothing sends on jobs, closing it ends the idle serving
+		// goroutines; the busy ones end after their query.
+		s.feeders.Wait()
+		close(s.jobs)
+		s.servers.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
@@ -122,20 +236,27 @@ func (s *udpServer) close() {
 // udpWorker is one worker's reusable state.
 type udpWorker struct {
 	s        *udpServer
-	buf, oob []byte
+	buf, oob []byte // the query read (its lengths are in w.msg)
 	out      []byte // pack buffer of answers
-	w        udpWriter
-	sw       scrubWriter
+	// query is the query being served, reused for the next: plugins do
+	// not keep a query once ServeDNS has returned (the cache's prefetch
+	// copies it).
+	query plainQuery
+	w     udpWriter
+	sw    scrubWriter
 }
 
-func (w *udpWorker) serve(b, oob []byte, from netip.AddrPort) {
-	r := new(dns.Msg)
-	if err := r.Unpack(b); err != nil {
-		w.w.reset(from, oob)
-		w.formErr(b)
-		return
+func (w *udpWorker) serve(b, oob []byte) {
+	r := &w.query.msg
+	if !w.query.decode(b) {
+		*r = dns.Msg{}
+		if err := r.Unpack(b); err != nil {
+			w.w.reset(oob)
+			w.formErr(b)
+			return
+		}
 	}
-	w.w.reset(from, oob)
+	w.w.reset(oob)
 	w.sw = scrubWriter{ResponseWriter: &w.w, req: r, buf: w.out, extra: w.sw.extra[:0]}
 	m := w.s.ref.acquire()
 	defer m.release()
@@ -160,9 +281,10 @@ func (w *udpWorker) formErr(b []byte) {
 // addresses it returns, once ServeDNS has returned (use plugin.Detach).
 type udpWriter struct {
 	s *udpServer
-	// conn is the socket the query came in on; the answer leaves on it.
-	conn  *net.UDPConn
-	to    netip.AddrPort
+	// sock is the socket the query came in on; the answer leaves on it,
+	// for the address in msg.
+	sock  *udpSocket
+	msg   udpMsg
 	raddr net.UDPAddr
 	rip   [16]byte
 	src   []byte // control message choosing the source address, or empty
@@ -170,19 +292,10 @@ type udpWriter struct {
 
 var _ dns.ResponseWriter = (*udpWriter)(nil)
 
-func (w *udpWriter) reset(from netip.AddrPort, oob []byte) {
-	w.to = from
-	a := from.Addr().Unmap()
-	if a.Is4() {
-		v := a.As4()
-		copy(w.rip[:], v[:])
-		w.raddr.IP = w.rip[:4]
-	} else {
-		w.rip = a.As16()
-		w.raddr.IP = w.rip[:16]
-	}
-	w.raddr.Port = int(from.Port())
-	w.raddr.Zone = from.Addr().Zone()
+// reset readies w for the query just read into w.msg, with oob its
+// control messages.
+func (w *udpWriter) reset(oob []byte) {
+	w.msg.peerAddr(&w.raddr, &w.rip)
 	if w.s.pktinfo {
 		w.src = sourceFromOOB(w.src[:0], oob)
 	}
@@ -203,8 +316,7 @@ func (w *udpWriter) WriteMsg(m *dns.Msg) error {
 }
 
 func (w *udpWriter) Write(b []byte) (int, error) {
-	n, _, err := w.conn.WriteMsgUDPAddrPort(b, w.src, w.to)
-	return n, err
+	return w.msg.send(w.sock, b, w.src)
 }
 
 func (w *udpWriter) Close() error        { return nil }

@@ -77,24 +77,43 @@ type Cache struct {
 	seed     maphash.Seed
 	pos, neg *store
 	zonesLbl string
-	// resolved holds the metric children of each server (string →
-	// *serverMetrics): a query reads one map instead of hashing labels.
-	resolved sync.Map
+	// servers holds the metric children of each server seen (a cache
+	// serves the few addresses of its server block): a query compares a
+	// name or two instead of hashing labels.
+	servers   atomic.Pointer[[]*serverMetrics]
+	serversMu sync.Mutex
 }
 
 // serverMetrics are the metric children of one server; index 0 of the
 // arrays is success, 1 denial.
 type serverMetrics struct {
+	server             string
 	hits, evictions    [2]prometheus.Counter
 	entries            [2]prometheus.Gauge
 	misses, prefetches prometheus.Counter
 }
 
 func (c *Cache) metrics(server string) *serverMetrics {
-	if m, ok := c.resolved.Load(server); ok {
-		return m.(*serverMetrics)
+	if ms := c.servers.Load(); ms != nil {
+		for _, m := range *ms {
+			if m.server == server {
+				return m
+			}
+		}
+	}
+	c.serversMu.Lock()
+	defer c.serversMu.Unlock()
+	var old []*serverMetrics
+	if ms := c.servers.Load(); ms != nil {
+		old = *ms
+		for _, m := range old {
+			if m.server == server {
+				return m
+			}
+		}
 	}
 	m := &serverMetrics{
+		server:     server,
 		misses:     cacheMisses.WithLabelValues(server, c.zonesLbl),
 		prefetches: cachePrefetches.WithLabelValues(server, c.zonesLbl),
 	}
@@ -103,8 +122,9 @@ func (c *Cache) metrics(server string) *serverMetrics {
 		m.evictions[i] = cacheEvictions.WithLabelValues(server, kind, c.zonesLbl)
 		m.entries[i] = cacheEntries.WithLabelValues(server, kind, c.zonesLbl)
 	}
-	v, _ := c.resolved.LoadOrStore(server, m)
-	return v.(*serverMetrics)
+	ms := append(old[:len(old):len(old)], m)
+	c.servers.Store(&ms)
+	return m
 }
 
 var _ plugin.Handler = (*Cache)(nil)

@@ -2,11 +2,14 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"navarch.dev/dns/pkg/plugin"
 )
@@ -213,5 +216,54 @@ func TestPackedHit(t *testing.T) {
 	o := w.msg.IsEdns0()
 	if o == nil || o.Do() || o.UDPSize() != plugin.EDNSSize || len(w.msg.Answer) != 1 {
 		t.Fatalf("hit with EDNS = %v", w.msg)
+	}
+}
+
+// TestCacheMetricsPerServer queries one cache from two servers at once
+// and checks that every hit and miss is counted under its own server.
+func TestCacheMetricsPerServer(t *testing.T) {
+	c := New()
+	c.Zones = plugin.Zones{"metrics.test."}
+	c.init()
+	c.Next = plugin.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		m := new(dns.Msg).SetReply(r)
+		m.Answer = []dns.RR{rr(r.Question[0].Name + " 300 IN A 10.0.0.1")}
+		w.WriteMsg(m)
+		return dns.RcodeSuccess, nil
+	})
+	servers := []string{"dns://127.0.0.1:5301", "dns://127.0.0.1:5302"}
+	const names, rounds = 10, 20
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		ctx := plugin.WithServer(context.Background(), srv, "metrics.test.")
+		// Each name once, then again and again from several goroutines.
+		for i := range names {
+			c.ServeDNS(ctx, &testWriter{}, new(dns.Msg).SetQuestion(fmt.Sprintf("n%d.metrics.test.", i), dns.TypeA))
+		}
+		for range 4 {
+			wg.Go(func() {
+				for range rounds / 4 {
+					for i := range names {
+						w := &testWriter{}
+						c.ServeDNS(ctx, w, new(dns.Msg).SetQuestion(fmt.Sprintf("n%d.metrics.test.", i), dns.TypeA))
+						if w.msg == nil || len(w.msg.Answer) != 1 {
+							t.Errorf("no answer for n%d: %v", i, w.msg)
+						}
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	// The first server missed each name once; the second found them all
+	// cached already.
+	want := []struct{ misses, hits float64 }{{names, names * rounds}, {0, names * (rounds + 1)}}
+	for i, srv := range servers {
+		if got := testutil.ToFloat64(cacheMisses.WithLabelValues(srv, "metrics.test.")); got != want[i].misses {
+			t.Errorf("%s: misses = %v, want %v", srv, got, want[i].misses)
+		}
+		if got := testutil.ToFloat64(cacheHits.WithLabelValues(srv, "success", "metrics.test.")); got != want[i].hits {
+			t.Errorf("%s: hits = %v, want %v", srv, got, want[i].hits)
+		}
 	}
 }

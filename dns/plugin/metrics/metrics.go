@@ -7,6 +7,7 @@ package metrics
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -44,20 +45,51 @@ var (
 type Metrics struct {
 	Next plugin.Handler
 
-	// resolved caches the metric children of each label combination seen
-	// (childKey → *children), so a query costs one map read instead of
-	// hashing label strings into four vectors.
-	resolved sync.Map
+	// zones holds the metric children of each zone of each server seen,
+	// resolved on first use: a query finds its counters by comparing a
+	// pointer and indexing arrays, instead of hashing label strings into
+	// four vectors (or a key into a map).
+	zones  atomic.Pointer[[]*zoneChildren]
+	zoneMu sync.Mutex
 }
 
 var _ plugin.Handler = (*Metrics)(nil)
 
-type childKey struct {
-	si     *plugin.ServerInfo
-	tcp    bool
-	family uint8
-	qtype  uint16
-	rcode  int
+// Label values are bounded: the common types and other (typeLabel), the
+// rcodes miekg/dns names and other (rcodeIndex).
+var (
+	labelledTypes = []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypePTR, dns.TypeCNAME, dns.TypeTXT, dns.TypeMX,
+		dns.TypeNS, dns.TypeSOA, dns.TypeHINFO, dns.TypeANY, dns.TypeDS, dns.TypeHTTPS}
+	numTypes  = len(labelledTypes) + 1 // last: other
+	numRcodes = maxRcode + 2           // last: other
+)
+
+const maxRcode = dns.RcodeBadCookie
+
+// typeIndex is t's place in labelledTypes, or numTypes-1 for other.
+func typeIndex(t uint16) int {
+	for i, lt := range labelledTypes {
+		if lt == t {
+			return i
+		}
+	}
+	return numTypes - 1
+}
+
+// rcodeIndex is rc, or numRcodes-1 for an rcode without a name.
+func rcodeIndex(rc int) int {
+	if _, ok := dns.RcodeToString[rc]; ok && rc >= 0 && rc <= maxRcode {
+		return rc
+	}
+	return numRcodes - 1
+}
+
+// zoneChildren are the metric children of one zone of one server, by
+// transport, family, type and rcode.
+type zoneChildren struct {
+	si *plugin.ServerInfo
+	// c is indexed by [tcp][ipv6][typeIndex*numRcodes+rcodeIndex].
+	c [2][2][]atomic.Pointer[children]
 }
 
 type children struct {
@@ -65,25 +97,74 @@ type children struct {
 	duration, size      prometheus.Observer
 }
 
-func (m *Metrics) lookup(k childKey) *children {
-	if c, ok := m.resolved.Load(k); ok {
-		return c.(*children)
+// forZone returns the children of si.
+func (m *Metrics) forZone(si *plugin.ServerInfo) *zoneChildren {
+	if zs := m.zones.Load(); zs != nil {
+		for _, z := range *zs {
+			if z.si == si {
+				return z
+			}
+		}
 	}
-	proto, family, qtype := "udp", "1", typeLabel(k.qtype)
-	if k.tcp {
+	m.zoneMu.Lock()
+	defer m.zoneMu.Unlock()
+	var old []*zoneChildren
+	if zs := m.zones.Load(); zs != nil {
+		old = *zs
+		for _, z := range old {
+			if z.si == si {
+				return z
+			}
+		}
+	}
+	z := &zoneChildren{si: si}
+	for tcp := range 2 {
+		for v6 := range 2 {
+			z.c[tcp][v6] = make([]atomic.Pointer[children], numTypes*numRcodes)
+		}
+	}
+	zs := append(old[:len(old):len(old)], z)
+	m.zones.Store(&zs)
+	return z
+}
+
+// lookup returns the children of a query of type index ti answered with
+// rcode index ri.
+func (z *zoneChildren) lookup(tcp, v6 bool, ti, ri int) *children {
+	slot := &z.c[b2i(tcp)][b2i(v6)][ti*numRcodes+ri]
+	if c := slot.Load(); c != nil {
+		return c
+	}
+	proto, family, qtype, rcode := "udp", "1", "other", "other"
+	if tcp {
 		proto = "tcp"
 	}
-	if k.family == 2 {
+	if v6 {
 		family = "2"
 	}
-	c := &children{
-		requests:  RequestCount.WithLabelValues(k.si.Server, k.si.Zone, proto, family, qtype),
-		responses: ResponseCount.WithLabelValues(k.si.Server, k.si.Zone, rcodeLabel(k.rcode)),
-		duration:  RequestDuration.WithLabelValues(k.si.Server, k.si.Zone, qtype),
-		size:      ResponseSize.WithLabelValues(k.si.Server, k.si.Zone, proto),
+	if ti < len(labelledTypes) {
+		qtype = dns.TypeToString[labelledTypes[ti]]
 	}
-	v, _ := m.resolved.LoadOrStore(k, c)
-	return v.(*children)
+	if ri < numRcodes-1 {
+		rcode = dns.RcodeToString[ri]
+	}
+	c := &children{
+		requests:  RequestCount.WithLabelValues(z.si.Server, z.si.Zone, proto, family, qtype),
+		responses: ResponseCount.WithLabelValues(z.si.Server, z.si.Zone, rcode),
+		duration:  RequestDuration.WithLabelValues(z.si.Server, z.si.Zone, qtype),
+		size:      ResponseSize.WithLabelValues(z.si.Server, z.si.Zone, proto),
+	}
+	if !slot.CompareAndSwap(nil, c) {
+		return slot.Load()
+	}
+	return c
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Name implements plugin.Handler.
@@ -111,20 +192,14 @@ func (m *Metrics) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 		}
 		size = rec.Len
 	}
-	k := childKey{si: plugin.ServerRef(ctx), family: 1, qtype: r.Question[0].Qtype, rcode: rcode}
+	var tcp, v6 bool
 	if a := w.RemoteAddr(); a != nil {
-		k.tcp = a.Network() == "tcp"
+		tcp = a.Network() == "tcp"
 		if ip := addrIP(a); ip != nil && ip.To4() == nil {
-			k.family = 2
+			v6 = true
 		}
 	}
-	if typeLabel(k.qtype) == "other" {
-		k.qtype = 0 // one child for all other types
-	}
-	if _, ok := dns.RcodeToString[k.rcode]; !ok {
-		k.rcode = -1
-	}
-	c := m.lookup(k)
+	c := m.forZone(plugin.ServerRef(ctx)).lookup(tcp, v6, typeIndex(r.Question[0].Qtype), rcodeIndex(rcode))
 	c.requests.Inc()
 	c.responses.Inc()
 	c.duration.Observe(time.Since(start).Seconds())
@@ -134,17 +209,8 @@ func (m *Metrics) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 
 // typeLabel bounds the label's values to the common types.
 func typeLabel(t uint16) string {
-	switch t {
-	case dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypePTR, dns.TypeCNAME, dns.TypeTXT, dns.TypeMX,
-		dns.TypeNS, dns.TypeSOA, dns.TypeHINFO, dns.TypeANY, dns.TypeDS, dns.TypeHTTPS:
+	if i := typeIndex(t); i < len(labelledTypes) {
 		return dns.TypeToString[t]
-	}
-	return "other"
-}
-
-func rcodeLabel(rc int) string {
-	if s, ok := dns.RcodeToString[rc]; ok {
-		return s
 	}
 	return "other"
 }
