@@ -50,8 +50,9 @@ kc scheduler "$LOCAL_API" scheduler
 kc controller-manager "$LOCAL_API" controller-manager
 kc kubelet "$LOCAL_API" "node:$NODE_NAME"
 kc proxy "$LOCAL_API" proxy
-# The DNS add-on runs in a pod and reaches the API through the kubernetes
-# Service, as in-cluster clients do.
+# For navarch-dns run on this host (manifests/systemd/navarch-dns.service)
+# rather than as the add-on: it reaches the API through the kubernetes
+# Service, as the add-on does.
 kc dns "https://10.96.0.1:443" dns
 
 # 4. Daemons.
@@ -95,10 +96,8 @@ node_ready() { [ "$(navctl get node "$NODE_NAME" -o 'jsonpath={.status.condition
 wait_for "node $NODE_NAME Ready" 120 kubelet node_ready
 echo "up: node $NODE_NAME Ready"
 
-# 5. DNS. Until pods get service account tokens, the add-on authenticates with
-# its kubeconfig, handed over in a Secret its Deployment mounts when present.
-navctl -n kube-system create secret generic navarch-dns-kubeconfig \
-  --from-file=kubeconfig="$ETC/dns.conf" --dry-run=client -o yaml | navctl apply -f - >/dev/null
+# 5. DNS. The add-on authenticates with its service account's token (the
+# kube-api-access volume every pod gets), as in-cluster clients do.
 navctl apply -f manifests/addons/dns/dns.yaml >/dev/null
 dns_ready() { [ -n "$(dig +short +time=1 +tries=1 @"$CLUSTER_DNS" kubernetes.default.svc.cluster.local 2>/dev/null | grep -x '10.96.0.1')" ]; }
 wait_for "cluster DNS to answer on $CLUSTER_DNS" 180 proxy dns_ready
